@@ -1,0 +1,147 @@
+//! The command line, as clap types. Nothing here decides anything: see `mcpkit_core::ops`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mcpkit",
+    version,
+    about = "Build MCP servers, run them behind one authenticated gateway locally, deploy them to Amazon Bedrock AgentCore",
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// More output (repeat for more).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a workspace with one MCP server from a template.
+    New(NewArgs),
+    /// Add a server to the workspace: from a template, or an existing one where it lies.
+    AddServer(AddServerArgs),
+    /// List the built-in and user templates.
+    Templates(TemplatesArgs),
+    /// Turn the original toolkit's command line into a workspace's mcpkit.toml.
+    Import(ImportArgs),
+    /// Check mcpkit.toml and every server without changing anything.
+    Validate(ValidateArgs),
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct WorkspaceArg {
+    /// The workspace folder (default: the nearest folder with an mcpkit.toml).
+    #[arg(long, value_name = "DIR")]
+    pub workspace: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateDirArg {
+    /// An extra folder of templates (overrides built-ins and ~/.config/mcpkit/templates).
+    #[arg(long, value_name = "DIR")]
+    pub template_dir: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Project name: the folder, the gateway and (unless --server) the server are named after it.
+    pub name: String,
+    /// Server template (see `mcpkit templates`). Default: <name> when it is a template's name,
+    /// else asked, else `helloworld`.
+    #[arg(short, long)]
+    pub template: Option<String>,
+    /// Create `<name>/` inside this folder instead of the current one.
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Description of the project and its server.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Name of the first server (default: <name>).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Set a template variable (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    /// Never prompt; use defaults.
+    #[arg(short, long)]
+    pub yes: bool,
+    #[command(flatten)]
+    pub templates: TemplateDirArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AddServerArgs {
+    /// Server name (letters, digits and single hyphens).
+    pub name: String,
+    /// Render this template into servers/<name>/ (default: helloworld).
+    #[arg(short, long, conflicts_with_all = ["entrypoint", "requirements"])]
+    pub template: Option<String>,
+    /// Register an existing server's entry point (a .py file) where it lies.
+    #[arg(long, requires = "requirements", value_name = "FILE.py")]
+    pub entrypoint: Option<PathBuf>,
+    /// The existing server's requirements file (a .txt file).
+    #[arg(long, requires = "entrypoint", value_name = "FILE.txt")]
+    pub requirements: Option<PathBuf>,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Set a template variable (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE")]
+    pub vars: Vec<String>,
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    #[command(flatten)]
+    pub templates: TemplateDirArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplatesArgs {
+    #[command(flatten)]
+    pub templates: TemplateDirArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The gateway's name (the original toolkit's --gateway-name).
+    #[arg(long)]
+    pub gateway_name: String,
+    /// JSON array of runtime configs: name, description, entrypoint, requirements_file,
+    /// auto_create_execution_role, auto_create_ecr.
+    #[arg(long)]
+    pub runtime_configs: String,
+    #[arg(long)]
+    pub region: Option<String>,
+    #[arg(long)]
+    pub gateway_description: Option<String>,
+    /// Where to write mcpkit.toml (default: the current folder).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    #[arg(long)]
+    pub json: bool,
+}

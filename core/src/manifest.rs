@@ -1,0 +1,419 @@
+//! `mcpkit.toml`: the one source of truth of a project.
+//!
+//! A [`Workspace`] keeps the typed [`Manifest`] and the `toml_edit` document it came from side
+//! by side. Reads go through the typed view; every edit mcpkit makes goes through the
+//! document, so the user's comments, ordering and formatting survive. After an edit the new
+//! text is parsed and validated again before it is written (atomically), so mcpkit never writes
+//! a manifest it could not read back.
+
+use crate::error::{Error, Problem, Result, line_col};
+use crate::names;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use toml_edit::{DocumentMut, Item, Table, value};
+
+pub const MANIFEST: &str = "mcpkit.toml";
+
+/// The typed view of mcpkit.toml.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub project: Project,
+    pub gateway: Gateway,
+    #[serde(default)]
+    pub servers: BTreeMap<String, Server>,
+    #[serde(default)]
+    pub targets: Targets,
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Project {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Gateway {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Inbound auth plugin (clients to the gateway). Absent: the target's default
+    /// (`local` on the local target, `cognito` on AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildKind {
+    /// AgentCore direct code deployment: a zip of the code and its aarch64 wheels on S3.
+    #[default]
+    Code,
+    /// A linux/arm64 container image in ECR.
+    Container,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Server {
+    /// The server's Python entry point, relative to the workspace (or absolute when the server
+    /// lives outside it).
+    pub entrypoint: String,
+    /// Its requirements file, same convention.
+    pub requirements: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Outbound auth plugin (the gateway to this runtime). Absent: the target's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub build: BuildKind,
+    #[serde(default = "yes")]
+    pub auto_create_execution_role: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_role_arn: Option<String>,
+    #[serde(default = "yes")]
+    pub auto_create_ecr: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Targets {
+    #[serde(default)]
+    pub local: LocalTarget,
+    #[serde(default)]
+    pub aws: AwsTarget,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LocalTarget {
+    /// Port of the local gateway; absent: a free port is chosen at deploy time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AwsTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginEntry {
+    /// Path of the plugin's shared library.
+    pub path: String,
+    /// Settings passed to the plugin.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, serde_json::Value>,
+}
+
+/// A loaded workspace: its root folder, the manifest's text, document and typed view.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    root: PathBuf,
+    text: String,
+    doc: DocumentMut,
+    manifest: Manifest,
+}
+
+impl Workspace {
+    /// Finds the workspace containing `start`: the nearest folder at or above it that holds
+    /// an mcpkit.toml.
+    pub fn find(start: &Path) -> Result<Self> {
+        let start = std::path::absolute(start).map_err(|e| Error::io("resolve", start, e))?;
+        for dir in start.ancestors() {
+            if dir.join(MANIFEST).is_file() {
+                return Self::load(dir);
+            }
+        }
+        Err(Error::input(
+            Problem::new(format!(
+                "no {MANIFEST} in {} or any folder above it",
+                start.display()
+            ))
+            .hint("run `mcpkit new <name>` to create a workspace, or pass `--workspace <dir>`"),
+        ))
+    }
+
+    /// Loads the workspace whose root folder is `root`.
+    pub fn load(root: &Path) -> Result<Self> {
+        let path = root.join(MANIFEST);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::input(Problem::new(format!("{} does not exist", path.display())).hint(
+                    "run `mcpkit new <name>` to create a workspace, or pass `--workspace <dir>`",
+                ))
+            } else {
+                Error::io("read", &path, e)
+            }
+        })?;
+        Self::from_text(root, text)
+    }
+
+    /// Parses a manifest's text. Syntax and type errors are located by line and column.
+    pub fn from_text(root: &Path, text: String) -> Result<Self> {
+        let path = root.join(MANIFEST);
+        let doc: DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| toml_problem(&path, &text, e.message(), e.span()))?;
+        let manifest: Manifest = toml_edit::de::from_str(&text)
+            .map_err(|e| toml_problem(&path, &text, e.message(), e.span()))?;
+        Ok(Workspace {
+            root: root.to_path_buf(),
+            text,
+            doc,
+            manifest,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn manifest_path(&self) -> PathBuf {
+        self.root.join(MANIFEST)
+    }
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// A path from the manifest resolved against the workspace root.
+    pub fn resolve(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        }
+    }
+
+    /// How a path should be written into the manifest: relative to the workspace when it lies
+    /// inside it, absolute otherwise.
+    pub fn manifest_path_for(&self, path: &Path) -> String {
+        let abs =
+            crate::fs::normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+        let root = crate::fs::normalize(
+            &std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone()),
+        );
+        match abs.strip_prefix(&root) {
+            Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
+            Err(_) => abs.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// Line and column of the value (or table) at a key path, for error messages.
+    pub fn locate(&self, keys: &[&str]) -> Option<(usize, usize)> {
+        let doc = toml_edit::Document::parse(self.text.clone()).ok()?;
+        let mut item: &Item = doc.as_item();
+        let mut span = None;
+        for k in keys {
+            let table = item.as_table_like()?;
+            let (key, next) = table.get_key_value(k)?;
+            span = next.span().or_else(|| key.span()).or(span);
+            item = next;
+        }
+        span.map(|s| line_col(&self.text, s.start))
+    }
+
+    /// A problem located at a key path of this manifest.
+    pub fn problem_at(&self, keys: &[&str], message: impl Into<String>) -> Problem {
+        let mut p = Problem::new(message)
+            .file(self.manifest_path())
+            .field(keys.join("."));
+        if let Some((l, c)) = self.locate(keys) {
+            p = p.at(l, c);
+        }
+        p
+    }
+
+    /// Every problem with the manifest and the files it names; empty when all is well.
+    pub fn validate(&self) -> Vec<Problem> {
+        let m = &self.manifest;
+        let mut out = Vec::new();
+        if let Err(e) = names::check_slug("project", &m.project.name) {
+            out.push(self.problem_at(&["project", "name"], e));
+        }
+        for e in names::check_gateway(&m.gateway.name) {
+            out.push(self.problem_at(&["gateway", "name"], e));
+        }
+        let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+        for (name, server) in &m.servers {
+            for e in names::check_server(&m.gateway.name, name) {
+                out.push(self.problem_at(&["servers", name], e));
+            }
+            if let Some(other) = seen.insert(name.to_lowercase(), name) {
+                out.push(self.problem_at(
+                    &["servers", name],
+                    format!("server `{name}` differs from server `{other}` only in case; AWS names (IAM roles) would collide"),
+                ));
+            }
+            out.extend(check_server_files(self, name, server));
+        }
+        out
+    }
+
+    /// Fails with every problem [`Workspace::validate`] finds.
+    pub fn ensure_valid(&self) -> Result<()> {
+        let problems = self.validate();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Input(problems))
+        }
+    }
+
+    /// Adds a server entry, keeping everything else in the document as it was.
+    pub fn add_server(&mut self, name: &str, server: &Server) -> Result<()> {
+        if let Some(existing) = self
+            .manifest
+            .servers
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(name))
+        {
+            return Err(Error::input(
+                self.problem_at(
+                    &["servers", existing],
+                    format!("a server named `{existing}` already exists"),
+                )
+                .hint("choose another name, or remove the existing entry from mcpkit.toml first"),
+            ));
+        }
+        let not_a_table = self.problem_at(&["servers"], "`servers` must be a table of servers");
+        let servers = self.doc.entry("servers").or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        let servers = servers
+            .as_table_mut()
+            .ok_or_else(|| Error::input(not_a_table))?;
+        servers.insert(name, Item::Table(server_table(server)));
+        self.refresh()
+    }
+
+    /// Sets `[targets.aws] region`.
+    pub fn set_aws_region(&mut self, region: &str) -> Result<()> {
+        let targets = self.doc.entry("targets").or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        targets["aws"]["region"] = value(region);
+        self.refresh()
+    }
+
+    /// Re-derives text and typed view from the edited document.
+    fn refresh(&mut self) -> Result<()> {
+        let fresh = Workspace::from_text(&self.root, self.doc.to_string())?;
+        *self = fresh;
+        Ok(())
+    }
+
+    /// Writes the manifest atomically.
+    pub fn save(&self) -> Result<()> {
+        crate::fs::write_atomic(&self.manifest_path(), self.text.as_bytes())
+    }
+}
+
+/// The document table of a server, with only the keys that differ from the defaults.
+fn server_table(s: &Server) -> Table {
+    let mut t = Table::new();
+    if let Some(d) = &s.description {
+        t.insert("description", value(d.as_str()));
+    }
+    t.insert("entrypoint", value(s.entrypoint.as_str()));
+    t.insert("requirements", value(s.requirements.as_str()));
+    if let Some(a) = &s.auth {
+        t.insert("auth", value(a.as_str()));
+    }
+    if s.build != BuildKind::Code {
+        t.insert("build", value("container"));
+    }
+    if !s.auto_create_execution_role {
+        t.insert("auto_create_execution_role", value(false));
+    }
+    if let Some(arn) = &s.execution_role_arn {
+        t.insert("execution_role_arn", value(arn.as_str()));
+    }
+    if !s.auto_create_ecr {
+        t.insert("auto_create_ecr", value(false));
+    }
+    if !s.env.is_empty() {
+        let mut env = toml_edit::InlineTable::new();
+        for (k, v) in &s.env {
+            env.insert(k, v.as_str().into());
+        }
+        t.insert("env", value(env));
+    }
+    t
+}
+
+fn toml_problem(
+    path: &Path,
+    text: &str,
+    message: &str,
+    span: Option<std::ops::Range<usize>>,
+) -> Error {
+    let mut p = Problem::new(format!("invalid mcpkit.toml: {}", message.trim())).file(path);
+    if let Some(s) = span {
+        let (l, c) = line_col(text, s.start);
+        p = p.at(l, c);
+    }
+    Error::input(p)
+}
+
+/// Checks a server's entrypoint and requirements: extensions, containment, existence.
+fn check_server_files(ws: &Workspace, name: &str, s: &Server) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (key, value, ext) in [
+        ("entrypoint", &s.entrypoint, "py"),
+        ("requirements", &s.requirements, "txt"),
+    ] {
+        let keys = ["servers", name, key];
+        out.extend(check_path_value(value, ext).map(|m| ws.problem_at(&keys, m)));
+        if out
+            .iter()
+            .any(|p| p.field.as_deref() == Some(&keys.join(".")))
+        {
+            continue;
+        }
+        let full = ws.resolve(value);
+        if !full.is_file() {
+            out.push(ws.problem_at(&keys, format!("{} does not exist", full.display())));
+        }
+    }
+    out
+}
+
+/// The checks the original toolkit applied to file arguments: the right extension and no `..`.
+/// Returns the message of the first violation.
+pub fn check_path_value(value: &str, ext: &str) -> Option<String> {
+    let p = Path::new(value);
+    if value.trim().is_empty() {
+        return Some("must not be empty".into());
+    }
+    if p.components().any(|c| c == std::path::Component::ParentDir) {
+        return Some(format!("`{value}` must not contain `..`"));
+    }
+    if p.extension().and_then(|e| e.to_str()) != Some(ext) {
+        return Some(format!("`{value}` must be a .{ext} file"));
+    }
+    None
+}

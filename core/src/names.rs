@@ -1,0 +1,392 @@
+//! Every resource name mcpkit derives, and the rules each must satisfy.
+//!
+//! AgentCore, IAM and Cognito each have their own naming alphabet (runtime names take `_` but
+//! not `-`; gateway and target names take `-` but not `_`; Cognito domains are lower case).
+//! Deriving all of them in one place, from the two names the user chose (the gateway's and each
+//! server's), means a name that cannot work on AWS is refused when it enters the project
+//! (`new`, `add-server`, `import`, `validate`), not twenty minutes into a deploy.
+//!
+//! The derivation follows the original Python toolkit's table so that projects moved from it
+//! keep their resource names.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// A naming rule of one AWS resource kind.
+#[derive(Debug)]
+pub struct Rule {
+    /// What the rule is for, in the user's terms ("AgentCore runtime name").
+    pub what: &'static str,
+    pattern: &'static str,
+    min: usize,
+    max: usize,
+    /// Where the rule comes from.
+    pub source: &'static str,
+}
+
+impl Rule {
+    /// Checks `name`, explaining the violation in one sentence.
+    pub fn check(&self, name: &str) -> Result<(), String> {
+        let len = name.chars().count();
+        if len < self.min || len > self.max {
+            return Err(format!(
+                "{} `{name}` is {len} characters long; it must have {} to {} ({})",
+                self.what, self.min, self.max, self.source
+            ));
+        }
+        if !compiled(self.pattern).is_match(name) {
+            return Err(format!(
+                "{} `{name}` does not match `{}` ({})",
+                self.what, self.pattern, self.source
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn compiled(pattern: &'static str) -> &'static Regex {
+    static CACHE: LazyLock<
+        std::sync::Mutex<std::collections::HashMap<&'static str, &'static Regex>>,
+    > = LazyLock::new(Default::default);
+    let mut cache = CACHE.lock().expect("regex cache poisoned");
+    cache.entry(pattern).or_insert_with(|| {
+        let anchored = format!("^(?:{pattern})$");
+        Box::leak(Box::new(
+            Regex::new(&anchored).expect("naming rules are valid regexes"),
+        ))
+    })
+}
+
+pub const RUNTIME: Rule = Rule {
+    what: "AgentCore runtime name",
+    pattern: "[a-zA-Z][a-zA-Z0-9_]{0,47}",
+    min: 1,
+    max: 48,
+    source: "bedrock-agentcore-control AgentRuntimeName",
+};
+pub const GATEWAY: Rule = Rule {
+    what: "AgentCore gateway name",
+    pattern: "([0-9a-zA-Z][-]?){1,48}",
+    min: 1,
+    max: 96,
+    source: "bedrock-agentcore-control GatewayName",
+};
+pub const TARGET: Rule = Rule {
+    what: "AgentCore gateway target name",
+    pattern: "([0-9a-zA-Z][-]?){1,100}",
+    min: 1,
+    max: 200,
+    source: "bedrock-agentcore-control TargetName",
+};
+pub const CREDENTIAL_PROVIDER: Rule = Rule {
+    what: "AgentCore OAuth2 credential provider name",
+    pattern: "[a-zA-Z0-9_-]+",
+    min: 1,
+    max: 128,
+    source: "bedrock-agentcore-control CredentialProviderName",
+};
+pub const IAM_ROLE: Rule = Rule {
+    what: "IAM role name",
+    pattern: r"[\w+=,.@-]+",
+    min: 1,
+    max: 64,
+    source: "IAM RoleName",
+};
+pub const USER_POOL: Rule = Rule {
+    what: "Cognito user pool name",
+    pattern: r"[\w\s+=,.@-]+",
+    min: 1,
+    max: 128,
+    source: "Cognito PoolName",
+};
+pub const USER_POOL_CLIENT: Rule = Rule {
+    what: "Cognito app client name",
+    pattern: r"[\w\s+=,.@-]+",
+    min: 1,
+    max: 128,
+    source: "Cognito ClientName",
+};
+pub const RESOURCE_SERVER: Rule = Rule {
+    what: "Cognito resource server identifier",
+    pattern: r"[\x21\x23-\x5B\x5D-\x7E]+",
+    min: 1,
+    max: 256,
+    source: "Cognito ResourceServerIdentifier",
+};
+pub const COGNITO_DOMAIN: Rule = Rule {
+    what: "Cognito domain prefix",
+    pattern: r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?",
+    min: 1,
+    max: 63,
+    source: "Cognito DomainType",
+};
+pub const ECR_REPOSITORY: Rule = Rule {
+    what: "ECR repository name",
+    pattern: r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*",
+    min: 2,
+    max: 256,
+    source: "ECR RepositoryName",
+};
+
+/// The user-chosen names (servers, gateways, projects) share one alphabet: letters, digits and
+/// single hyphens, starting with a letter. It is the intersection of what runtime names (after
+/// `-` becomes `_`) and target names accept, and it can never escape a folder.
+pub const SLUG: Rule = Rule {
+    what: "name",
+    pattern: "[a-zA-Z]([a-zA-Z0-9]|-[a-zA-Z0-9])*",
+    min: 1,
+    max: 48,
+    source: "letters, digits and single inner hyphens, starting with a letter",
+};
+
+/// Number of random characters appended to Cognito domain prefixes (they are unique per region
+/// across all accounts, so a bare name would collide).
+pub const DOMAIN_SUFFIX_LEN: usize = 8;
+
+/// Names derived from the gateway's name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GatewayNames {
+    pub gateway: String,
+    pub role: String,
+    pub pool: String,
+    pub resource_server: String,
+    pub scope: String,
+    pub client: String,
+}
+
+/// Names derived from one server's name (and its gateway's).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServerNames {
+    pub server: String,
+    pub runtime: String,
+    pub role: String,
+    pub pool: String,
+    pub resource_server: String,
+    pub scope: String,
+    pub client: String,
+    pub target: String,
+    pub identity: String,
+    pub ecr_repository: String,
+}
+
+pub const SCOPE: &str = "invoke";
+
+pub fn gateway(gateway: &str) -> GatewayNames {
+    GatewayNames {
+        gateway: gateway.to_string(),
+        role: format!("{gateway}-role"),
+        pool: format!("{gateway}-pool"),
+        resource_server: format!("{gateway}-id"),
+        scope: format!("{gateway}-id/{SCOPE}"),
+        client: format!("{gateway}-client"),
+    }
+}
+
+pub fn server(gateway: &str, server: &str) -> ServerNames {
+    ServerNames {
+        server: server.to_string(),
+        runtime: server.replace('-', "_"),
+        role: format!("{gateway}-{server}-role"),
+        pool: format!("{server}-pool"),
+        resource_server: format!("{server}-id"),
+        scope: format!("{server}-id/{SCOPE}"),
+        client: format!("{server}-client"),
+        target: format!("{server}-target"),
+        identity: format!("{server}-identity"),
+        ecr_repository: format!(
+            "mcpkit/{}/{}",
+            gateway.to_lowercase(),
+            server.to_lowercase()
+        ),
+    }
+}
+
+/// The Cognito domain prefix for an identity realm: the lower-cased name, words Cognito
+/// reserves removed, and a random suffix (kept in the deploy state) for global uniqueness.
+pub fn cognito_domain(name: &str, suffix: &str) -> String {
+    let mut base = name.to_lowercase();
+    for reserved in ["cognito", "amazon", "aws"] {
+        base = base.replace(reserved, "");
+    }
+    let base: String = base
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let room = COGNITO_DOMAIN.max - suffix.len() - 1;
+    let base = base.chars().take(room).collect::<String>();
+    let base = base.trim_matches('-');
+    if base.is_empty() {
+        format!("mcpkit-{suffix}")
+    } else {
+        format!("{base}-{suffix}")
+    }
+}
+
+/// The name a gateway gives a target's tool: `{target}___{tool}` (three underscores), as
+/// AgentCore Gateway does, so tool names are the same locally and on AWS.
+pub fn tool_name(target: &str, tool: &str) -> String {
+    format!("{target}{TOOL_SEPARATOR}{tool}")
+}
+
+pub const TOOL_SEPARATOR: &str = "___";
+
+/// Splits a gateway tool name into target and tool. Target names cannot contain `_`, so the
+/// first `___` is the separator.
+pub fn split_tool_name(name: &str) -> Option<(&str, &str)> {
+    name.split_once(TOOL_SEPARATOR)
+        .filter(|(t, n)| !t.is_empty() && !n.is_empty())
+}
+
+/// Checks a user-chosen name (`kind` is "server", "gateway" or "project") and every name
+/// derived from it. Returns one message per violated rule.
+pub fn check_slug(kind: &str, name: &str) -> Result<(), String> {
+    if name.contains('/') || name.contains('\\') || name.contains("..") {
+        return Err(format!(
+            "{kind} name `{name}` must not contain `/`, `\\` or `..`"
+        ));
+    }
+    SLUG.check(name)
+        .map_err(|e| e.replacen("name", &format!("{kind} name"), 1))
+}
+
+/// Every problem with a gateway name and the names derived from it.
+pub fn check_gateway(gateway_name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Err(e) = check_slug("gateway", gateway_name) {
+        out.push(e);
+        return out;
+    }
+    let n = gateway(gateway_name);
+    let checks: [(&Rule, &str); 6] = [
+        (&GATEWAY, &n.gateway),
+        (&IAM_ROLE, &n.role),
+        (&USER_POOL, &n.pool),
+        (&RESOURCE_SERVER, &n.resource_server),
+        (&USER_POOL_CLIENT, &n.client),
+        (
+            &COGNITO_DOMAIN,
+            &cognito_domain(gateway_name, &"x".repeat(DOMAIN_SUFFIX_LEN)),
+        ),
+    ];
+    out.extend(
+        checks
+            .iter()
+            .filter_map(|(rule, name)| rule.check(name).err()),
+    );
+    out
+}
+
+/// Every problem with a server name and the names derived from it.
+pub fn check_server(gateway_name: &str, server_name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Err(e) = check_slug("server", server_name) {
+        out.push(e);
+        return out;
+    }
+    let n = server(gateway_name, server_name);
+    let checks: [(&Rule, &str); 8] = [
+        (&RUNTIME, &n.runtime),
+        (&TARGET, &n.target),
+        (&IAM_ROLE, &n.role),
+        (&USER_POOL, &n.pool),
+        (&RESOURCE_SERVER, &n.resource_server),
+        (&USER_POOL_CLIENT, &n.client),
+        (&CREDENTIAL_PROVIDER, &n.identity),
+        (&ECR_REPOSITORY, &n.ecr_repository),
+    ];
+    out.extend(
+        checks
+            .iter()
+            .filter_map(|(rule, name)| rule.check(name).err()),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_the_original_toolkit_table() {
+        let g = gateway("my-gw");
+        assert_eq!(g.role, "my-gw-role");
+        assert_eq!(g.pool, "my-gw-pool");
+        assert_eq!(g.resource_server, "my-gw-id");
+        assert_eq!(g.scope, "my-gw-id/invoke");
+        assert_eq!(g.client, "my-gw-client");
+        let s = server("my-gw", "order-api");
+        assert_eq!(s.runtime, "order_api");
+        assert_eq!(s.target, "order-api-target");
+        assert_eq!(s.identity, "order-api-identity");
+        assert_eq!(s.pool, "order-api-pool");
+        assert_eq!(s.client, "order-api-client");
+        assert_eq!(s.scope, "order-api-id/invoke");
+        assert_eq!(s.role, "my-gw-order-api-role");
+    }
+
+    #[test]
+    fn aws_rules_accept_and_refuse() {
+        assert!(RUNTIME.check("calc_1").is_ok());
+        assert!(RUNTIME.check("calc-1").is_err());
+        assert!(RUNTIME.check("1calc").is_err());
+        assert!(RUNTIME.check(&"a".repeat(49)).is_err());
+        assert!(GATEWAY.check("a-b-c").is_ok());
+        assert!(GATEWAY.check("a--b").is_err());
+        assert!(GATEWAY.check("a_b").is_err());
+        assert!(TARGET.check("x-target").is_ok());
+        assert!(IAM_ROLE.check(&"r".repeat(65)).is_err());
+        assert!(COGNITO_DOMAIN.check("abc-def").is_ok());
+        assert!(COGNITO_DOMAIN.check("-abc").is_err());
+        assert!(COGNITO_DOMAIN.check("Abc").is_err());
+        assert!(COGNITO_DOMAIN.check(&"a".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn user_names_are_slugs() {
+        assert!(check_server("gw", "calculator").is_empty());
+        assert!(check_server("gw", "hello-world2").is_empty());
+        for bad in [
+            "",
+            "../x",
+            "a/b",
+            "9lives",
+            "a_b",
+            "a--b",
+            "trailing-",
+            "-lead",
+            "with space",
+        ] {
+            assert!(
+                !check_server("gw", bad).is_empty(),
+                "{bad:?} should be refused"
+            );
+        }
+        // 48 characters is a valid runtime name, but the derived role `{gw}-{server}-role` is not.
+        let long = "a".repeat(48);
+        let problems = check_server("a-very-long-gateway-name", &long);
+        assert!(
+            problems.iter().any(|p| p.contains("IAM role name")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn cognito_domains_are_valid_and_avoid_reserved_words() {
+        let d = cognito_domain("My-AWS-Cognito-Pool", "abcd1234");
+        assert_eq!(d, "my---pool-abcd1234");
+        assert!(COGNITO_DOMAIN.check(&d).is_ok());
+        let d = cognito_domain(&"x".repeat(80), "abcd1234");
+        assert_eq!(d.len(), 63);
+        assert!(COGNITO_DOMAIN.check(&d).is_ok());
+        assert_eq!(cognito_domain("aws", "abcd1234"), "mcpkit-abcd1234");
+    }
+
+    #[test]
+    fn tool_names_round_trip() {
+        let n = tool_name("calc-target", "add_numbers");
+        assert_eq!(n, "calc-target___add_numbers");
+        assert_eq!(split_tool_name(&n), Some(("calc-target", "add_numbers")));
+        assert_eq!(split_tool_name("x_amz_bedrock_agentcore_search"), None);
+        assert_eq!(split_tool_name("a___b___c"), Some(("a", "b___c")));
+    }
+}

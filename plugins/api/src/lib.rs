@@ -1,0 +1,1 @@
+//! The auth-provider plugin API (filled by the plugin issue).

@@ -1,0 +1,233 @@
+//! What the end-to-end tests share: running the real binary hermetically, temporary
+//! workspaces, free ports, child processes that are always stopped, and a cached Python
+//! virtualenv with the real `mcp` package.
+#![allow(dead_code)]
+
+pub mod mcp;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The `mcpkit` binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_mcpkit"))
+}
+
+/// A hermetic test sandbox: a temporary folder used as working directory and as mcpkit's
+/// configuration folder (so the developer's own ~/.config/mcpkit never leaks in).
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub config: tempfile::TempDir,
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    #[track_caller]
+    pub fn input_error(&self) -> &Self {
+        assert_eq!(
+            self.code, 2,
+            "expected exit 2\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+            config: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A command for the binary, run in `cwd` (relative to the sandbox), with no terminal.
+    pub fn cmd(&self, cwd: &str) -> Command {
+        let mut c = Command::new(bin());
+        c.current_dir(self.dir.path().join(cwd))
+            .env("MCPKIT_CONFIG_DIR", self.config.path())
+            .env_remove("AWS_PROFILE")
+            .stdin(Stdio::null());
+        c
+    }
+
+    /// Runs the binary with `args` in `cwd` and collects its output.
+    pub fn run(&self, cwd: &str, args: &[&str]) -> Run {
+        let out: Output = self.cmd(cwd).args(args).output().expect("run mcpkit");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Every file below `dir` with its contents, paths relative and `/`-separated.
+pub fn tree(dir: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(
+                    rel,
+                    String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something accepts TCP connections on `port`.
+pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A child process that is killed and reaped when dropped, whatever the test did.
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A Python virtualenv with the `mcp` range generated servers require, plus pytest. Built
+/// once and cached in Cargo's target folder by the hash of what it holds; built in a
+/// temporary folder and renamed into place, so concurrent test binaries never see half a venv.
+pub fn python_env() -> &'static Path {
+    static ENV: OnceLock<PathBuf> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let requirements = format!("{}\npytest\n", mcpkit_core::MCP_REQUIREMENT);
+        let hash = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(requirements.as_bytes()))[..12].to_string()
+        };
+        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        let dest = base.join(format!("pyenv-{hash}"));
+        if dest.join("ready").exists() {
+            return dest;
+        }
+        let staging = tempfile::Builder::new()
+            .prefix("pyenv-build-")
+            .tempdir_in(&base)
+            .unwrap();
+        let venv = staging.path();
+        let status = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(venv)
+            .status()
+            .expect("python3 is needed");
+        assert!(status.success(), "python3 -m venv failed");
+        std::fs::write(venv.join("requirements.txt"), &requirements).unwrap();
+        let status = Command::new(venv.join("bin/python"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
+            .arg(venv.join("requirements.txt"))
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "pip install of the test requirements failed"
+        );
+        std::fs::write(venv.join("ready"), "").unwrap();
+        let kept = staging.keep();
+        if std::fs::rename(&kept, &dest).is_err() {
+            // Another test binary won the race; use its venv.
+            let _ = std::fs::remove_dir_all(&kept);
+        }
+        dest
+    })
+}
+
+/// The Python interpreter of [`python_env`]. (A renamed venv still works when run as
+/// `bin/python`: it finds its `pyvenv.cfg` next to itself.)
+pub fn python() -> PathBuf {
+    python_env().join("bin/python")
+}
+
+/// Starts a generated server on a free port and waits until it listens.
+pub fn start_server(entrypoint: &Path) -> (ChildGuard, u16) {
+    let port = free_port();
+    let child = Command::new(python())
+        .arg(entrypoint)
+        .current_dir(entrypoint.parent().unwrap())
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let guard = ChildGuard(child);
+    assert!(
+        wait_for_port(port, Duration::from_secs(30)),
+        "server {} did not listen",
+        entrypoint.display()
+    );
+    (guard, port)
+}
