@@ -39,8 +39,7 @@ fn snapshot_blank() {
 fn new_uses_the_template_named_like_the_project() {
     let sb = Sandbox::new();
     sb.run(".", &["new", "calculator"]).ok();
-    let server =
-        std::fs::read_to_string(sb.path().join("calculator/servers/calculator/server.py")).unwrap();
+    let server = std::fs::read_to_string(sb.path().join("calculator/servers/calculator/server.py")).unwrap();
     assert!(server.contains("def multiply("));
 }
 
@@ -81,13 +80,9 @@ fn new_honours_dir_description_server_and_json() {
     let m = ws.manifest();
     assert_eq!(m.project.name, "acme");
     assert_eq!(m.gateway.name, "acme");
-    assert_eq!(
-        m.servers["maths"].description.as_deref(),
-        Some("Say \"hi\"")
-    );
+    assert_eq!(m.servers["maths"].description.as_deref(), Some("Say \"hi\""));
     assert!(ws.validate().is_empty());
-    let py =
-        std::fs::read_to_string(sb.path().join("projects/acme/servers/maths/server.py")).unwrap();
+    let py = std::fs::read_to_string(sb.path().join("projects/acme/servers/maths/server.py")).unwrap();
     assert!(py.contains(r#"instructions="Say \"hi\"""#), "{py}");
 }
 
@@ -96,14 +91,9 @@ fn new_refuses_a_non_empty_folder_and_touches_nothing() {
     let sb = Sandbox::new();
     std::fs::create_dir(sb.path().join("taken")).unwrap();
     std::fs::write(sb.path().join("taken/keep.txt"), "mine").unwrap();
-    sb.run(".", &["new", "taken"])
-        .input_error()
-        .stderr_has("already exists and is not empty");
+    sb.run(".", &["new", "taken"]).input_error().stderr_has("already exists and is not empty");
     assert_eq!(tree(&sb.path().join("taken")).len(), 1);
-    assert_eq!(
-        std::fs::read_to_string(sb.path().join("taken/keep.txt")).unwrap(),
-        "mine"
-    );
+    assert_eq!(std::fs::read_to_string(sb.path().join("taken/keep.txt")).unwrap(), "mine");
     // An empty folder is fine.
     std::fs::create_dir(sb.path().join("empty")).unwrap();
     sb.run(".", &["new", "empty"]).ok();
@@ -118,21 +108,12 @@ fn bad_names_are_refused_before_anything_is_written() {
         ("9lives", "does not match"),
         ("a--b", "does not match"),
     ] {
-        sb.run(".", &["new", name])
-            .input_error()
-            .stderr_has(needle)
-            .stderr_has("`<name>`");
+        sb.run(".", &["new", name]).input_error().stderr_has(needle).stderr_has("`<name>`");
     }
     // Valid project, but the derived IAM role `{gateway}-{server}-role` would be too long.
     let long = "s".repeat(48);
-    sb.run(".", &["new", "a-longer-gw-name", "--server", &long])
-        .input_error()
-        .stderr_has("IAM role name");
-    assert!(
-        tree(sb.path()).is_empty(),
-        "nothing may be written: {:?}",
-        tree(sb.path()).keys()
-    );
+    sb.run(".", &["new", "a-longer-gw-name", "--server", &long]).input_error().stderr_has("IAM role name");
+    assert!(tree(sb.path()).is_empty(), "nothing may be written: {:?}", tree(sb.path()).keys());
 }
 
 #[test]
@@ -150,21 +131,13 @@ fn add_server_from_template_keeps_comments_and_order() {
     sb.run(".", &["new", "proj", "-t", "calculator"]).ok();
     let manifest = sb.path().join("proj/mcpkit.toml");
     let mut before = std::fs::read_to_string(&manifest).unwrap();
-    before
-        .push_str("\n# a comment the user wrote\n[targets.local]\nport = 9999 # inline comment\n");
+    before.push_str("\n# a comment the user wrote\n[targets.local]\nport = 9999 # inline comment\n");
     std::fs::write(&manifest, &before).unwrap();
-    sb.run(
-        "proj",
-        &["add-server", "greeter", "--template", "helloworld"],
-    )
-    .ok();
+    sb.run("proj", &["add-server", "greeter", "--template", "helloworld"]).ok();
     let after = std::fs::read_to_string(&manifest).unwrap();
     let mut rest = after.lines();
     for line in before.lines() {
-        assert!(
-            rest.any(|l| l == line),
-            "line {line:?} lost or moved out of order:\n{after}"
-        );
+        assert!(rest.any(|l| l == line), "line {line:?} lost or moved out of order:\n{after}");
     }
     assert!(after.contains("# a comment the user wrote"));
     assert!(after.contains("port = 9999 # inline comment"));
@@ -178,12 +151,8 @@ fn add_server_refuses_duplicates_even_by_case() {
     let sb = Sandbox::new();
     sb.run(".", &["new", "proj", "-t", "calculator"]).ok();
     let before = tree(&sb.path().join("proj"));
-    sb.run("proj", &["add-server", "proj"])
-        .input_error()
-        .stderr_has("already exists");
-    sb.run("proj", &["add-server", "PROJ"])
-        .input_error()
-        .stderr_has("already exists");
+    sb.run("proj", &["add-server", "proj"]).input_error().stderr_has("already exists");
+    sb.run("proj", &["add-server", "PROJ"]).input_error().stderr_has("already exists");
     assert_eq!(tree(&sb.path().join("proj")), before, "nothing may change");
 }
 
@@ -214,34 +183,14 @@ fn add_server_registers_an_existing_server_where_it_lies() {
         ],
     )
     .ok();
-    sb.run(
-        "proj",
-        &[
-            "add-server",
-            "inner",
-            "--entrypoint",
-            "vendor/s.py",
-            "--requirements",
-            "vendor/r.txt",
-        ],
-    )
-    .ok();
+    sb.run("proj", &["add-server", "inner", "--entrypoint", "vendor/s.py", "--requirements", "vendor/r.txt"])
+        .ok();
     let ws = mcpkit_core::Workspace::load(&sb.path().join("proj")).unwrap();
     let outer = &ws.manifest().servers["outer"];
-    assert!(
-        std::path::Path::new(&outer.entrypoint).is_absolute(),
-        "outside the workspace: absolute"
-    );
+    assert!(std::path::Path::new(&outer.entrypoint).is_absolute(), "outside the workspace: absolute");
     assert!(outer.entrypoint.ends_with("elsewhere/srv.py"));
-    assert_eq!(
-        ws.manifest().servers["inner"].entrypoint,
-        "vendor/s.py",
-        "inside: relative"
-    );
-    assert!(
-        !sb.path().join("proj/servers/outer").exists(),
-        "nothing is copied"
-    );
+    assert_eq!(ws.manifest().servers["inner"].entrypoint, "vendor/s.py", "inside: relative");
+    assert!(!sb.path().join("proj/servers/outer").exists(), "nothing is copied");
 }
 
 #[test]
@@ -253,62 +202,19 @@ fn add_server_checks_files() {
     std::fs::write(sb.path().join("proj/s.py"), "").unwrap();
     std::fs::write(sb.path().join("proj/r.cfg"), "").unwrap();
     let before = std::fs::read_to_string(sb.path().join("proj/mcpkit.toml")).unwrap();
-    sb.run(
-        "proj",
-        &[
-            "add-server",
-            "a",
-            "--entrypoint",
-            "s.js",
-            "--requirements",
-            "r.txt",
-        ],
-    )
-    .input_error()
-    .stderr_has("`--entrypoint`: `s.js` must be a .py file");
-    sb.run(
-        "proj",
-        &[
-            "add-server",
-            "a",
-            "--entrypoint",
-            "s.py",
-            "--requirements",
-            "r.cfg",
-        ],
-    )
-    .input_error()
-    .stderr_has("`--requirements`: `r.cfg` must be a .txt file");
-    sb.run(
-        "proj",
-        &[
-            "add-server",
-            "a",
-            "--entrypoint",
-            "missing.py",
-            "--requirements",
-            "r.txt",
-        ],
-    )
-    .input_error()
-    .stderr_has("missing.py does not exist");
-    sb.run(
-        "proj",
-        &[
-            "add-server",
-            "a",
-            "--entrypoint",
-            "../proj/s.py",
-            "--requirements",
-            "r.txt",
-        ],
-    )
-    .input_error()
-    .stderr_has("must not contain `..`");
-    assert_eq!(
-        std::fs::read_to_string(sb.path().join("proj/mcpkit.toml")).unwrap(),
-        before
-    );
+    sb.run("proj", &["add-server", "a", "--entrypoint", "s.js", "--requirements", "r.txt"])
+        .input_error()
+        .stderr_has("`--entrypoint`: `s.js` must be a .py file");
+    sb.run("proj", &["add-server", "a", "--entrypoint", "s.py", "--requirements", "r.cfg"])
+        .input_error()
+        .stderr_has("`--requirements`: `r.cfg` must be a .txt file");
+    sb.run("proj", &["add-server", "a", "--entrypoint", "missing.py", "--requirements", "r.txt"])
+        .input_error()
+        .stderr_has("missing.py does not exist");
+    sb.run("proj", &["add-server", "a", "--entrypoint", "../proj/s.py", "--requirements", "r.txt"])
+        .input_error()
+        .stderr_has("must not contain `..`");
+    assert_eq!(std::fs::read_to_string(sb.path().join("proj/mcpkit.toml")).unwrap(), before);
 }
 
 #[test]
@@ -319,10 +225,7 @@ fn malformed_manifest_is_located_by_line_and_column() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
-        text.replace(
-            "name = \"proj\"\n\n[gateway]",
-            "name = \"proj\"\nbroken = \n[gateway]",
-        ),
+        text.replace("name = \"proj\"\n\n[gateway]", "name = \"proj\"\nbroken = \n[gateway]"),
     )
     .unwrap();
     sb.run("proj", &["validate"])
@@ -330,23 +233,11 @@ fn malformed_manifest_is_located_by_line_and_column() {
         .stderr_has("mcpkit.toml:6:")
         .stderr_has("invalid mcpkit.toml");
     // A type error is located too.
-    std::fs::write(
-        &path,
-        text.replace("[project]\nname = \"proj\"", "[project]\nname = 42"),
-    )
-    .unwrap();
-    sb.run("proj", &["validate"])
-        .input_error()
-        .stderr_has("mcpkit.toml:5:");
+    std::fs::write(&path, text.replace("[project]\nname = \"proj\"", "[project]\nname = 42")).unwrap();
+    sb.run("proj", &["validate"]).input_error().stderr_has("mcpkit.toml:5:");
     // Unknown keys are refused (typos must not be silently ignored).
-    std::fs::write(
-        &path,
-        text.replace("[project]\n", "[project]\nnmae = \"x\"\n"),
-    )
-    .unwrap();
-    sb.run("proj", &["validate"])
-        .input_error()
-        .stderr_has("unknown field `nmae`");
+    std::fs::write(&path, text.replace("[project]\n", "[project]\nnmae = \"x\"\n")).unwrap();
+    sb.run("proj", &["validate"]).input_error().stderr_has("unknown field `nmae`");
 }
 
 #[test]
@@ -370,26 +261,14 @@ fn validate_lists_every_problem_with_its_line() {
     assert_eq!(json.code, 2);
     let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(report["ok"], false);
-    assert_eq!(
-        report["problems"].as_array().unwrap().len(),
-        3,
-        "{}",
-        json.stdout
-    );
-    assert_eq!(
-        std::fs::read_to_string(&path).unwrap(),
-        text,
-        "validate changes nothing"
-    );
+    assert_eq!(report["problems"].as_array().unwrap().len(), 3, "{}", json.stdout);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "validate changes nothing");
 }
 
 #[test]
 fn validate_outside_a_workspace_says_how_to_start() {
     let sb = Sandbox::new();
-    sb.run(".", &["validate"])
-        .input_error()
-        .stderr_has("no mcpkit.toml")
-        .stderr_has("mcpkit new");
+    sb.run(".", &["validate"]).input_error().stderr_has("no mcpkit.toml").stderr_has("mcpkit new");
 }
 
 const CONFIGS: &str = r#"[
@@ -411,15 +290,7 @@ fn import_turns_the_original_command_line_into_a_manifest() {
     toolkit_layout(&sb);
     sb.run(
         ".",
-        &[
-            "import",
-            "--gateway-name",
-            "my-gw",
-            "--runtime-configs",
-            CONFIGS,
-            "--region",
-            "eu-west-1",
-        ],
+        &["import", "--gateway-name", "my-gw", "--runtime-configs", CONFIGS, "--region", "eu-west-1"],
     )
     .ok();
     let ws = mcpkit_core::Workspace::load(sb.path()).unwrap();
@@ -433,18 +304,9 @@ fn import_turns_the_original_command_line_into_a_manifest() {
     assert!(!m.servers["greeter"].auto_create_ecr);
     assert!(ws.validate().is_empty());
     // A second import would overwrite: refused.
-    sb.run(
-        ".",
-        &[
-            "import",
-            "--gateway-name",
-            "my-gw",
-            "--runtime-configs",
-            CONFIGS,
-        ],
-    )
-    .input_error()
-    .stderr_has("already exists");
+    sb.run(".", &["import", "--gateway-name", "my-gw", "--runtime-configs", CONFIGS])
+        .input_error()
+        .stderr_has("already exists");
 }
 
 #[test]
@@ -489,29 +351,14 @@ fn import_applies_the_original_checks() {
         ),
     ];
     for (json, needle) in cases {
-        sb.run(
-            ".",
-            &["import", "--gateway-name", "gw", "--runtime-configs", json],
-        )
-        .input_error()
-        .stderr_has(needle);
+        sb.run(".", &["import", "--gateway-name", "gw", "--runtime-configs", json])
+            .input_error()
+            .stderr_has(needle);
     }
-    sb.run(
-        ".",
-        &[
-            "import",
-            "--gateway-name",
-            "bad_gw",
-            "--runtime-configs",
-            CONFIGS,
-        ],
-    )
-    .input_error()
-    .stderr_has("`--gateway-name`");
-    assert!(
-        !sb.path().join("mcpkit.toml").exists(),
-        "nothing may be written"
-    );
+    sb.run(".", &["import", "--gateway-name", "bad_gw", "--runtime-configs", CONFIGS])
+        .input_error()
+        .stderr_has("`--gateway-name`");
+    assert!(!sb.path().join("mcpkit.toml").exists(), "nothing may be written");
 }
 
 #[test]
@@ -524,35 +371,19 @@ fn templates_lists_builtins_and_user_templates() {
         "description = \"My own\"\n[variables.greeting]\ndefault = \"Hi\"\n",
     )
     .unwrap();
-    std::fs::write(
-        user.join("server.py.hbs"),
-        "# {{greeting}} from {{server_name}}\n",
-    )
-    .unwrap();
+    std::fs::write(user.join("server.py.hbs"), "# {{greeting}} from {{server_name}}\n").unwrap();
     std::fs::write(user.join("requirements.txt.hbs"), "{{mcp_requirement}}\n").unwrap();
     let r = sb.run(".", &["templates", "--json"]);
     r.ok();
     let list: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    let names: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = list.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["blank", "calculator", "helloworld", "mine"]);
-    assert!(
-        !names.contains(&"workspace"),
-        "the workspace skeleton is not a server template"
-    );
+    assert!(!names.contains(&"workspace"), "the workspace skeleton is not a server template");
     let text = sb.run(".", &["templates"]);
     assert!(text.stdout.contains("My own"));
     // A user template renders, with its variable defaults and overrides.
-    sb.run(".", &["new", "p", "-t", "mine", "--var", "greeting=Howdy"])
-        .ok();
-    assert_eq!(
-        std::fs::read_to_string(sb.path().join("p/servers/p/server.py")).unwrap(),
-        "# Howdy from p\n"
-    );
+    sb.run(".", &["new", "p", "-t", "mine", "--var", "greeting=Howdy"]).ok();
+    assert_eq!(std::fs::read_to_string(sb.path().join("p/servers/p/server.py")).unwrap(), "# Howdy from p\n");
 }
 
 #[test]
@@ -562,18 +393,9 @@ fn a_broken_user_template_fails_cleanly() {
     std::fs::create_dir_all(&user).unwrap();
     std::fs::write(user.join("template.toml"), "description = \"Broken\"\n").unwrap();
     std::fs::write(user.join("server.py.hbs"), "{{undefined_variable}}\n").unwrap();
-    sb.run(".", &["new", "p", "-t", "broken"])
-        .input_error()
-        .stderr_has("failed to render");
-    assert!(
-        !sb.path().join("p").exists(),
-        "a failing new leaves no half-made folder"
-    );
-    assert_eq!(
-        std::fs::read_dir(sb.path()).unwrap().count(),
-        0,
-        "no staging leftovers"
-    );
+    sb.run(".", &["new", "p", "-t", "broken"]).input_error().stderr_has("failed to render");
+    assert!(!sb.path().join("p").exists(), "a failing new leaves no half-made folder");
+    assert_eq!(std::fs::read_dir(sb.path()).unwrap().count(), 0, "no staging leftovers");
 }
 
 #[test]
@@ -584,14 +406,7 @@ fn cli_basics() {
     assert!(v.stdout.starts_with("mcpkit "));
     let h = sb.run(".", &["--help"]);
     h.ok();
-    for cmd in [
-        "new",
-        "add-server",
-        "templates",
-        "import",
-        "validate",
-        "completions",
-    ] {
+    for cmd in ["new", "add-server", "templates", "import", "validate", "completions"] {
         assert!(h.stdout.contains(cmd), "--help lists {cmd}");
     }
     let c = sb.run(".", &["completions", "bash"]);
@@ -605,11 +420,7 @@ fn cli_basics() {
 fn committed_sample_is_what_mcpkit_makes() {
     let sb = Sandbox::new();
     sb.run(".", &["new", "calculator"]).ok();
-    sb.run(
-        "calculator",
-        &["add-server", "greeter", "--template", "helloworld"],
-    )
-    .ok();
+    sb.run("calculator", &["add-server", "greeter", "--template", "helloworld"]).ok();
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/calculator");
     assert_eq!(
         tree(&sb.path().join("calculator")),

@@ -9,30 +9,10 @@ use support::{Sandbox, python, start_server};
 
 /// (template, tool, arguments, expected result)
 const CASES: &[(&str, &str, &str, &str)] = &[
-    (
-        "calculator",
-        "add",
-        r#"{"a": 2, "b": 3}"#,
-        r#"{"result": 5.0}"#,
-    ),
-    (
-        "calculator",
-        "multiply",
-        r#"{"a": 4, "b": 2.5}"#,
-        r#"{"result": 10.0}"#,
-    ),
-    (
-        "helloworld",
-        "greet",
-        r#"{"name": "Ada"}"#,
-        r#"{"result": "Hello, Ada!"}"#,
-    ),
-    (
-        "blank",
-        "example",
-        r#"{"text": "ping"}"#,
-        r#"{"result": "ping"}"#,
-    ),
+    ("calculator", "add", r#"{"a": 2, "b": 3}"#, r#"{"result": 5.0}"#),
+    ("calculator", "multiply", r#"{"a": 4, "b": 2.5}"#, r#"{"result": 10.0}"#),
+    ("helloworld", "greet", r#"{"name": "Ada"}"#, r#"{"result": "Hello, Ada!"}"#),
+    ("blank", "example", r#"{"text": "ping"}"#, r#"{"result": "ping"}"#),
 ];
 
 fn expected_tools(template: &str) -> Vec<&'static str> {
@@ -45,13 +25,8 @@ fn expected_tools(template: &str) -> Vec<&'static str> {
 }
 
 fn scaffold(sb: &Sandbox, template: &str) -> std::path::PathBuf {
-    sb.run(
-        ".",
-        &["new", &format!("my-{template}"), "--template", template],
-    )
-    .ok();
-    sb.path()
-        .join(format!("my-{template}/servers/my-{template}"))
+    sb.run(".", &["new", &format!("my-{template}"), "--template", template]).ok();
+    sb.path().join(format!("my-{template}/servers/my-{template}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -62,14 +37,10 @@ async fn generated_servers_answer_both_protocol_eras() {
         let (_server, port) = start_server(&dir.join("server.py"));
         let url = format!("http://127.0.0.1:{port}/mcp");
         for era in [Era::Legacy, Era::Modern] {
-            let client = mcp::connect(&url, None, era)
-                .await
-                .unwrap_or_else(|e| panic!("{template} {era:?}: {e}"));
-            let mut names: Vec<String> = mcp::tools(&client)
-                .await
-                .into_iter()
-                .map(|t| t.name.to_string())
-                .collect();
+            let client =
+                mcp::connect(&url, None, era).await.unwrap_or_else(|e| panic!("{template} {era:?}: {e}"));
+            let mut names: Vec<String> =
+                mcp::tools(&client).await.into_iter().map(|t| t.name.to_string()).collect();
             names.sort();
             assert_eq!(names, expected_tools(template), "{template} {era:?}");
             for (_, tool, args, expected) in CASES.iter().filter(|c| c.0 == template) {
@@ -109,10 +80,7 @@ async fn generated_server_accepts_a_foreign_session_id() {
             .post(format!("http://127.0.0.1:{port}/mcp"))
             .header("Accept", "application/json, text/event-stream")
             .header("Content-Type", "application/json")
-            .header(
-                "Mcp-Session-Id",
-                "agentcore-0123456789abcdef0123456789abcdef",
-            )
+            .header("Mcp-Session-Id", "agentcore-0123456789abcdef0123456789abcdef")
             .header("Mcp-Protocol-Version", version)
             .json(&body)
             .send()

@@ -25,8 +25,7 @@ fn main() {
 }
 
 fn cwd() -> Result<PathBuf> {
-    std::env::current_dir()
-        .map_err(|e| Error::world(format!("cannot read the current folder: {e}")))
+    std::env::current_dir().map_err(|e| Error::world(format!("cannot read the current folder: {e}")))
 }
 
 fn workspace(arg: &args::WorkspaceArg) -> Result<Workspace> {
@@ -42,20 +41,16 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
     match cli.command {
         Command::New(a) => {
             let registry = mcpkit_core::scaffold::Registry::load(&a.templates.template_dir)?;
-            let template =
-                match ops::new::choose_template(&a.name, a.template.as_deref(), &registry) {
-                    ops::new::TemplateChoice::Decided(t) => t,
-                    ops::new::TemplateChoice::Ask { default, .. } => {
-                        if a.yes
-                            || !std::io::stdin().is_terminal()
-                            || !std::io::stderr().is_terminal()
-                        {
-                            default
-                        } else {
-                            prompt_template(&registry, &default)?
-                        }
+            let template = match ops::new::choose_template(&a.name, a.template.as_deref(), &registry) {
+                ops::new::TemplateChoice::Decided(t) => t,
+                ops::new::TemplateChoice::Ask { default, .. } => {
+                    if a.yes || !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+                        default
+                    } else {
+                        prompt_template(&registry, &default)?
                     }
-                };
+                }
+            };
             let opts = ops::new::NewOptions {
                 name: a.name,
                 template,
@@ -79,36 +74,25 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
                 for f in &r.files {
                     p.detail(format!("  {}", f.display()));
                 }
-                p.line(format!(
-                    "Next: cd {} && mcpkit deploy",
-                    r.workspace.display()
-                ));
+                p.line(format!("Next: cd {} && mcpkit deploy", r.workspace.display()));
             }
             Ok(0)
         }
         Command::AddServer(a) => {
             let mut ws = workspace(&a.workspace)?;
             let source = match (a.entrypoint, a.requirements) {
-                (Some(entrypoint), Some(requirements)) => ops::add_server::ServerSource::Existing {
-                    entrypoint,
-                    requirements,
-                    cwd: cwd()?,
-                },
+                (Some(entrypoint), Some(requirements)) => {
+                    ops::add_server::ServerSource::Existing { entrypoint, requirements, cwd: cwd()? }
+                }
                 _ => ops::add_server::ServerSource::Template {
-                    name: a
-                        .template
-                        .unwrap_or_else(|| ops::new::DEFAULT_TEMPLATE.to_string()),
+                    name: a.template.unwrap_or_else(|| ops::new::DEFAULT_TEMPLATE.to_string()),
                     vars: ops::parse_vars(&a.vars)?,
                     template_dirs: a.templates.template_dir,
                 },
             };
             let r = ops::add_server::add_server(
                 &mut ws,
-                &ops::add_server::AddServerOptions {
-                    name: a.name,
-                    source,
-                    description: a.description,
-                },
+                &ops::add_server::AddServerOptions { name: a.name, source, description: a.description },
             )?;
             if a.json {
                 p.json(&r);
@@ -131,15 +115,8 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
                         mcpkit_core::scaffold::Source::Builtin => String::new(),
                         mcpkit_core::scaffold::Source::User(d) => format!(" ({})", d.display()),
                     };
-                    let kind = if t.kind == mcpkit_core::scaffold::Kind::Plugin {
-                        " [plugin]"
-                    } else {
-                        ""
-                    };
-                    p.line(format!(
-                        "{:width$}  {}{kind}{origin}",
-                        t.name, t.description
-                    ));
+                    let kind = if t.kind == mcpkit_core::scaffold::Kind::Plugin { " [plugin]" } else { "" };
+                    p.line(format!("{:width$}  {}{kind}{origin}", t.name, t.description));
                 }
             }
             Ok(0)
@@ -172,11 +149,7 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
             if a.json {
                 p.json(&r);
             } else if r.ok {
-                p.line(format!(
-                    "{}: ok ({} server(s))",
-                    ws.manifest_path().display(),
-                    r.servers
-                ));
+                p.line(format!("{}: ok ({} server(s))", ws.manifest_path().display(), r.servers));
             } else {
                 p.error(&Error::Input(r.problems.clone()));
             }
@@ -191,10 +164,7 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
 
 fn prompt_template(registry: &mcpkit_core::scaffold::Registry, default: &str) -> Result<String> {
     let infos = ops::new::template_infos(registry);
-    let labels: Vec<String> = infos
-        .iter()
-        .map(|i| format!("{}: {}", i.name, i.description))
-        .collect();
+    let labels: Vec<String> = infos.iter().map(|i| format!("{}: {}", i.name, i.description)).collect();
     let start = infos.iter().position(|i| i.name == default).unwrap_or(0);
     let choice = inquire::Select::new("Which template?", labels.clone())
         .with_starting_cursor(start)

@@ -27,14 +27,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(message: impl Into<String>) -> Self {
-        Problem {
-            file: None,
-            line: None,
-            column: None,
-            field: None,
-            message: message.into(),
-            hint: None,
-        }
+        Problem { file: None, line: None, column: None, field: None, message: message.into(), hint: None }
     }
     pub fn field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
@@ -80,11 +73,7 @@ pub enum Error {
     /// The user's input is wrong; nothing was changed. Exit code 2.
     Input(Vec<Problem>),
     /// Something outside the user's input failed. Exit code 1.
-    World {
-        message: String,
-        hint: Option<String>,
-        source: Option<Box<dyn std::error::Error + Send + Sync>>,
-    },
+    World { message: String, hint: Option<String>, source: Option<Box<dyn std::error::Error + Send + Sync>> },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -96,11 +85,7 @@ impl Error {
     }
     /// A failure of the world, with a message in the user's terms.
     pub fn world(message: impl Into<String>) -> Self {
-        Error::World {
-            message: message.into(),
-            hint: None,
-            source: None,
-        }
+        Error::World { message: message.into(), hint: None, source: None }
     }
     /// An I/O failure on a path, worded for the user.
     pub fn io(what: &str, path: &Path, err: std::io::Error) -> Self {
@@ -165,9 +150,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::World {
-                source: Some(s), ..
-            } => Some(s.as_ref()),
+            Error::World { source: Some(s), .. } => Some(s.as_ref()),
             _ => None,
         }
     }
@@ -196,14 +179,8 @@ mod tests {
 
     #[test]
     fn problem_display_names_file_line_and_field() {
-        let p = Problem::new("must end in .py")
-            .file("mcpkit.toml")
-            .at(7, 14)
-            .field("servers.a.entrypoint");
-        assert_eq!(
-            p.to_string(),
-            "mcpkit.toml:7:14: `servers.a.entrypoint`: must end in .py"
-        );
+        let p = Problem::new("must end in .py").file("mcpkit.toml").at(7, 14).field("servers.a.entrypoint");
+        assert_eq!(p.to_string(), "mcpkit.toml:7:14: `servers.a.entrypoint`: must end in .py");
     }
 
     #[test]

@@ -21,10 +21,7 @@ pub fn write_secret(path: &Path, contents: &[u8]) -> Result<()> {
 }
 
 fn write_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(".mcpkit-tmp-");
@@ -35,16 +32,10 @@ fn write_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<()
     }
     #[cfg(not(unix))]
     let _ = mode;
-    let mut tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-    tmp.write_all(contents)
-        .map_err(|e| Error::io("write", tmp.path(), e))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io("sync", tmp.path(), e))?;
-    tmp.persist(path)
-        .map_err(|e| Error::io("replace", path, e.error))?;
+    let mut tmp = builder.tempfile_in(dir).map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    tmp.write_all(contents).map_err(|e| Error::io("write", tmp.path(), e))?;
+    tmp.as_file().sync_all().map_err(|e| Error::io("sync", tmp.path(), e))?;
+    tmp.persist(path).map_err(|e| Error::io("replace", path, e.error))?;
     Ok(())
 }
 
@@ -59,19 +50,13 @@ pub struct Staging {
 impl Staging {
     /// Starts staging `dest`, which must not exist or be an empty folder.
     pub fn new(dest: &Path) -> Result<Self> {
-        let parent = dest
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).map_err(|e| Error::io("create folder", parent, e))?;
         let dir = tempfile::Builder::new()
             .prefix(".mcpkit-staging-")
             .tempdir_in(parent)
             .map_err(|e| Error::io("create a staging folder in", parent, e))?;
-        Ok(Staging {
-            dir,
-            dest: dest.to_path_buf(),
-        })
+        Ok(Staging { dir, dest: dest.to_path_buf() })
     }
 
     /// The folder to write into.
@@ -150,10 +135,8 @@ mod tests {
         write_atomic(&p, b"one").unwrap();
         write_atomic(&p, b"two").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = std::fs::read_dir(p.parent().unwrap())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> =
+            std::fs::read_dir(p.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, vec![std::ffi::OsString::from("file.txt")]);
     }
 
@@ -164,10 +147,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("creds.json");
         write_secret(&p, b"{}").unwrap();
-        assert_eq!(
-            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[test]
@@ -179,11 +159,7 @@ mod tests {
             s.write(Path::new("a/b.txt"), b"x").unwrap();
         }
         assert!(!dest.exists());
-        assert_eq!(
-            std::fs::read_dir(d.path()).unwrap().count(),
-            0,
-            "dropped staging leaves nothing"
-        );
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0, "dropped staging leaves nothing");
         let s = Staging::new(&dest).unwrap();
         s.write(Path::new("a/b.txt"), b"x").unwrap();
         s.commit().unwrap();
@@ -193,14 +169,8 @@ mod tests {
     #[test]
     fn containment() {
         let root = Path::new("/w");
-        assert_eq!(
-            contained_join(root, Path::new("servers/a.py")),
-            Some(PathBuf::from("/w/servers/a.py"))
-        );
-        assert_eq!(
-            contained_join(root, Path::new("a/../b")),
-            Some(PathBuf::from("/w/a/../b"))
-        );
+        assert_eq!(contained_join(root, Path::new("servers/a.py")), Some(PathBuf::from("/w/servers/a.py")));
+        assert_eq!(contained_join(root, Path::new("a/../b")), Some(PathBuf::from("/w/a/../b")));
         assert_eq!(contained_join(root, Path::new("../b")), None);
         assert_eq!(contained_join(root, Path::new("/etc/passwd")), None);
         assert_eq!(normalize(Path::new("a/./b/../c")), PathBuf::from("a/c"));

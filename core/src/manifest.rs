@@ -142,11 +142,8 @@ impl Workspace {
             }
         }
         Err(Error::input(
-            Problem::new(format!(
-                "no {MANIFEST} in {} or any folder above it",
-                start.display()
-            ))
-            .hint("run `mcpkit new <name>` to create a workspace, or pass `--workspace <dir>`"),
+            Problem::new(format!("no {MANIFEST} in {} or any folder above it", start.display()))
+                .hint("run `mcpkit new <name>` to create a workspace, or pass `--workspace <dir>`"),
         ))
     }
 
@@ -155,9 +152,10 @@ impl Workspace {
         let path = root.join(MANIFEST);
         let text = std::fs::read_to_string(&path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::input(Problem::new(format!("{} does not exist", path.display())).hint(
-                    "run `mcpkit new <name>` to create a workspace, or pass `--workspace <dir>`",
-                ))
+                Error::input(
+                    Problem::new(format!("{} does not exist", path.display()))
+                        .hint("run `mcpkit new <name>` to create a workspace, or pass `--workspace <dir>`"),
+                )
             } else {
                 Error::io("read", &path, e)
             }
@@ -171,14 +169,9 @@ impl Workspace {
         let doc: DocumentMut = text
             .parse()
             .map_err(|e: toml_edit::TomlError| toml_problem(&path, &text, e.message(), e.span()))?;
-        let manifest: Manifest = toml_edit::de::from_str(&text)
-            .map_err(|e| toml_problem(&path, &text, e.message(), e.span()))?;
-        Ok(Workspace {
-            root: root.to_path_buf(),
-            text,
-            doc,
-            manifest,
-        })
+        let manifest: Manifest =
+            toml_edit::de::from_str(&text).map_err(|e| toml_problem(&path, &text, e.message(), e.span()))?;
+        Ok(Workspace { root: root.to_path_buf(), text, doc, manifest })
     }
 
     pub fn root(&self) -> &Path {
@@ -197,21 +190,15 @@ impl Workspace {
     /// A path from the manifest resolved against the workspace root.
     pub fn resolve(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.root.join(p)
-        }
+        if p.is_absolute() { p.to_path_buf() } else { self.root.join(p) }
     }
 
     /// How a path should be written into the manifest: relative to the workspace when it lies
     /// inside it, absolute otherwise.
     pub fn manifest_path_for(&self, path: &Path) -> String {
-        let abs =
-            crate::fs::normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
-        let root = crate::fs::normalize(
-            &std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone()),
-        );
+        let abs = crate::fs::normalize(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()));
+        let root =
+            crate::fs::normalize(&std::path::absolute(&self.root).unwrap_or_else(|_| self.root.clone()));
         match abs.strip_prefix(&root) {
             Ok(rel) => rel.to_string_lossy().replace('\\', "/"),
             Err(_) => abs.to_string_lossy().into_owned(),
@@ -234,9 +221,7 @@ impl Workspace {
 
     /// A problem located at a key path of this manifest.
     pub fn problem_at(&self, keys: &[&str], message: impl Into<String>) -> Problem {
-        let mut p = Problem::new(message)
-            .file(self.manifest_path())
-            .field(keys.join("."));
+        let mut p = Problem::new(message).file(self.manifest_path()).field(keys.join("."));
         if let Some((l, c)) = self.locate(keys) {
             p = p.at(l, c);
         }
@@ -272,21 +257,12 @@ impl Workspace {
     /// Fails with every problem [`Workspace::validate`] finds.
     pub fn ensure_valid(&self) -> Result<()> {
         let problems = self.validate();
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Input(problems))
-        }
+        if problems.is_empty() { Ok(()) } else { Err(Error::Input(problems)) }
     }
 
     /// Adds a server entry, keeping everything else in the document as it was.
     pub fn add_server(&mut self, name: &str, server: &Server) -> Result<()> {
-        if let Some(existing) = self
-            .manifest
-            .servers
-            .keys()
-            .find(|k| k.eq_ignore_ascii_case(name))
-        {
+        if let Some(existing) = self.manifest.servers.keys().find(|k| k.eq_ignore_ascii_case(name)) {
             return Err(Error::input(
                 self.problem_at(
                     &["servers", existing],
@@ -301,9 +277,7 @@ impl Workspace {
             t.set_implicit(true);
             Item::Table(t)
         });
-        let servers = servers
-            .as_table_mut()
-            .ok_or_else(|| Error::input(not_a_table))?;
+        let servers = servers.as_table_mut().ok_or_else(|| Error::input(not_a_table))?;
         servers.insert(name, Item::Table(server_table(server)));
         self.refresh()
     }
@@ -365,12 +339,7 @@ fn server_table(s: &Server) -> Table {
     t
 }
 
-fn toml_problem(
-    path: &Path,
-    text: &str,
-    message: &str,
-    span: Option<std::ops::Range<usize>>,
-) -> Error {
+fn toml_problem(path: &Path, text: &str, message: &str, span: Option<std::ops::Range<usize>>) -> Error {
     let mut p = Problem::new(format!("invalid mcpkit.toml: {}", message.trim())).file(path);
     if let Some(s) = span {
         let (l, c) = line_col(text, s.start);
@@ -382,16 +351,10 @@ fn toml_problem(
 /// Checks a server's entrypoint and requirements: extensions, containment, existence.
 fn check_server_files(ws: &Workspace, name: &str, s: &Server) -> Vec<Problem> {
     let mut out = Vec::new();
-    for (key, value, ext) in [
-        ("entrypoint", &s.entrypoint, "py"),
-        ("requirements", &s.requirements, "txt"),
-    ] {
+    for (key, value, ext) in [("entrypoint", &s.entrypoint, "py"), ("requirements", &s.requirements, "txt")] {
         let keys = ["servers", name, key];
         out.extend(check_path_value(value, ext).map(|m| ws.problem_at(&keys, m)));
-        if out
-            .iter()
-            .any(|p| p.field.as_deref() == Some(&keys.join(".")))
-        {
+        if out.iter().any(|p| p.field.as_deref() == Some(&keys.join("."))) {
             continue;
         }
         let full = ws.resolve(value);

@@ -45,15 +45,12 @@ impl Rule {
 }
 
 fn compiled(pattern: &'static str) -> &'static Regex {
-    static CACHE: LazyLock<
-        std::sync::Mutex<std::collections::HashMap<&'static str, &'static Regex>>,
-    > = LazyLock::new(Default::default);
+    static CACHE: LazyLock<std::sync::Mutex<std::collections::HashMap<&'static str, &'static Regex>>> =
+        LazyLock::new(Default::default);
     let mut cache = CACHE.lock().expect("regex cache poisoned");
     cache.entry(pattern).or_insert_with(|| {
         let anchored = format!("^(?:{pattern})$");
-        Box::leak(Box::new(
-            Regex::new(&anchored).expect("naming rules are valid regexes"),
-        ))
+        Box::leak(Box::new(Regex::new(&anchored).expect("naming rules are valid regexes")))
     })
 }
 
@@ -85,13 +82,8 @@ pub const CREDENTIAL_PROVIDER: Rule = Rule {
     max: 128,
     source: "bedrock-agentcore-control CredentialProviderName",
 };
-pub const IAM_ROLE: Rule = Rule {
-    what: "IAM role name",
-    pattern: r"[\w+=,.@-]+",
-    min: 1,
-    max: 64,
-    source: "IAM RoleName",
-};
+pub const IAM_ROLE: Rule =
+    Rule { what: "IAM role name", pattern: r"[\w+=,.@-]+", min: 1, max: 64, source: "IAM RoleName" };
 pub const USER_POOL: Rule = Rule {
     what: "Cognito user pool name",
     pattern: r"[\w\s+=,.@-]+",
@@ -193,11 +185,7 @@ pub fn server(gateway: &str, server: &str) -> ServerNames {
         client: format!("{server}-client"),
         target: format!("{server}-target"),
         identity: format!("{server}-identity"),
-        ecr_repository: format!(
-            "mcpkit/{}/{}",
-            gateway.to_lowercase(),
-            server.to_lowercase()
-        ),
+        ecr_repository: format!("mcpkit/{}/{}", gateway.to_lowercase(), server.to_lowercase()),
     }
 }
 
@@ -208,18 +196,11 @@ pub fn cognito_domain(name: &str, suffix: &str) -> String {
     for reserved in ["cognito", "amazon", "aws"] {
         base = base.replace(reserved, "");
     }
-    let base: String = base
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .collect();
+    let base: String = base.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     let room = COGNITO_DOMAIN.max - suffix.len() - 1;
     let base = base.chars().take(room).collect::<String>();
     let base = base.trim_matches('-');
-    if base.is_empty() {
-        format!("mcpkit-{suffix}")
-    } else {
-        format!("{base}-{suffix}")
-    }
+    if base.is_empty() { format!("mcpkit-{suffix}") } else { format!("{base}-{suffix}") }
 }
 
 /// The name a gateway gives a target's tool: `{target}___{tool}` (three underscores), as
@@ -233,20 +214,16 @@ pub const TOOL_SEPARATOR: &str = "___";
 /// Splits a gateway tool name into target and tool. Target names cannot contain `_`, so the
 /// first `___` is the separator.
 pub fn split_tool_name(name: &str) -> Option<(&str, &str)> {
-    name.split_once(TOOL_SEPARATOR)
-        .filter(|(t, n)| !t.is_empty() && !n.is_empty())
+    name.split_once(TOOL_SEPARATOR).filter(|(t, n)| !t.is_empty() && !n.is_empty())
 }
 
 /// Checks a user-chosen name (`kind` is "server", "gateway" or "project") and every name
 /// derived from it. Returns one message per violated rule.
 pub fn check_slug(kind: &str, name: &str) -> Result<(), String> {
     if name.contains('/') || name.contains('\\') || name.contains("..") {
-        return Err(format!(
-            "{kind} name `{name}` must not contain `/`, `\\` or `..`"
-        ));
+        return Err(format!("{kind} name `{name}` must not contain `/`, `\\` or `..`"));
     }
-    SLUG.check(name)
-        .map_err(|e| e.replacen("name", &format!("{kind} name"), 1))
+    SLUG.check(name).map_err(|e| e.replacen("name", &format!("{kind} name"), 1))
 }
 
 /// Every problem with a gateway name and the names derived from it.
@@ -263,16 +240,9 @@ pub fn check_gateway(gateway_name: &str) -> Vec<String> {
         (&USER_POOL, &n.pool),
         (&RESOURCE_SERVER, &n.resource_server),
         (&USER_POOL_CLIENT, &n.client),
-        (
-            &COGNITO_DOMAIN,
-            &cognito_domain(gateway_name, &"x".repeat(DOMAIN_SUFFIX_LEN)),
-        ),
+        (&COGNITO_DOMAIN, &cognito_domain(gateway_name, &"x".repeat(DOMAIN_SUFFIX_LEN))),
     ];
-    out.extend(
-        checks
-            .iter()
-            .filter_map(|(rule, name)| rule.check(name).err()),
-    );
+    out.extend(checks.iter().filter_map(|(rule, name)| rule.check(name).err()));
     out
 }
 
@@ -294,11 +264,7 @@ pub fn check_server(gateway_name: &str, server_name: &str) -> Vec<String> {
         (&CREDENTIAL_PROVIDER, &n.identity),
         (&ECR_REPOSITORY, &n.ecr_repository),
     ];
-    out.extend(
-        checks
-            .iter()
-            .filter_map(|(rule, name)| rule.check(name).err()),
-    );
+    out.extend(checks.iter().filter_map(|(rule, name)| rule.check(name).err()));
     out
 }
 
@@ -345,29 +311,13 @@ mod tests {
     fn user_names_are_slugs() {
         assert!(check_server("gw", "calculator").is_empty());
         assert!(check_server("gw", "hello-world2").is_empty());
-        for bad in [
-            "",
-            "../x",
-            "a/b",
-            "9lives",
-            "a_b",
-            "a--b",
-            "trailing-",
-            "-lead",
-            "with space",
-        ] {
-            assert!(
-                !check_server("gw", bad).is_empty(),
-                "{bad:?} should be refused"
-            );
+        for bad in ["", "../x", "a/b", "9lives", "a_b", "a--b", "trailing-", "-lead", "with space"] {
+            assert!(!check_server("gw", bad).is_empty(), "{bad:?} should be refused");
         }
         // 48 characters is a valid runtime name, but the derived role `{gw}-{server}-role` is not.
         let long = "a".repeat(48);
         let problems = check_server("a-very-long-gateway-name", &long);
-        assert!(
-            problems.iter().any(|p| p.contains("IAM role name")),
-            "{problems:?}"
-        );
+        assert!(problems.iter().any(|p| p.contains("IAM role name")), "{problems:?}");
     }
 
     #[test]

@@ -96,10 +96,7 @@ impl Registry {
             let t = builtin(dir)?;
             templates.insert(t.name.clone(), t);
         }
-        let mut folders: Vec<PathBuf> = user_template_dir()
-            .into_iter()
-            .filter(|d| d.is_dir())
-            .collect();
+        let mut folders: Vec<PathBuf> = user_template_dir().into_iter().filter(|d| d.is_dir()).collect();
         for d in extra {
             if !d.is_dir() {
                 return Err(Error::input(
@@ -134,23 +131,16 @@ impl Registry {
         match self.templates.get(name).filter(|t| t.meta.kind == kind) {
             Some(t) => Ok(t),
             None => Err(Error::input(
-                Problem::new(format!(
-                    "there is no {} template named `{name}`",
-                    kind_word(kind)
-                ))
-                .field("--template")
-                .hint(format!("available: {}", self.names(kind).join(", "))),
+                Problem::new(format!("there is no {} template named `{name}`", kind_word(kind)))
+                    .field("--template")
+                    .hint(format!("available: {}", self.names(kind).join(", "))),
             )),
         }
     }
 
     /// Names of the templates of a kind, sorted.
     pub fn names(&self, kind: Kind) -> Vec<String> {
-        self.templates
-            .values()
-            .filter(|t| t.meta.kind == kind)
-            .map(|t| t.name.clone())
-            .collect()
+        self.templates.values().filter(|t| t.meta.kind == kind).map(|t| t.name.clone()).collect()
     }
 
     /// Everything `mcpkit templates` shows, server templates first.
@@ -181,36 +171,19 @@ fn kind_word(k: Kind) -> &'static str {
 }
 
 fn builtin(dir: &Dir<'static>) -> Result<Template> {
-    let name = dir
-        .path()
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_string();
+    let name = dir.path().file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
     let meta_file = dir
         .get_file(dir.path().join(TEMPLATE_TOML))
         .ok_or_else(|| Error::world(format!("built-in template `{name}` has no template.toml")))?;
-    let meta = parse_meta(
-        &PathBuf::from(format!("<builtin>/{name}/{TEMPLATE_TOML}")),
-        meta_file.contents(),
-    )?;
+    let meta = parse_meta(&PathBuf::from(format!("<builtin>/{name}/{TEMPLATE_TOML}")), meta_file.contents())?;
     let mut files = Vec::new();
     collect_embedded(dir, dir.path(), &mut files);
-    Ok(Template {
-        name,
-        meta,
-        source: Source::Builtin,
-        files,
-    })
+    Ok(Template { name, meta, source: Source::Builtin, files })
 }
 
 fn collect_embedded(dir: &Dir<'static>, base: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
     for f in dir.files() {
-        let rel = f
-            .path()
-            .strip_prefix(base)
-            .unwrap_or(f.path())
-            .to_path_buf();
+        let rel = f.path().strip_prefix(base).unwrap_or(f.path()).to_path_buf();
         if rel != Path::new(TEMPLATE_TOML) {
             out.push((rel, f.contents().to_vec()));
         }
@@ -221,11 +194,7 @@ fn collect_embedded(dir: &Dir<'static>, base: &Path, out: &mut Vec<(PathBuf, Vec
 }
 
 fn from_folder(dir: &Path) -> Result<Template> {
-    let name = dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default()
-        .to_string();
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
     let meta_path = dir.join(TEMPLATE_TOML);
     let bytes = std::fs::read(&meta_path).map_err(|e| Error::io("read", &meta_path, e))?;
     let meta = parse_meta(&meta_path, &bytes)?;
@@ -238,27 +207,18 @@ fn from_folder(dir: &Path) -> Result<Template> {
                 stack.push(path);
             } else if path != meta_path {
                 let rel = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
-                files.push((
-                    rel,
-                    std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?,
-                ));
+                files.push((rel, std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?));
             }
         }
     }
     files.sort();
-    Ok(Template {
-        name,
-        meta,
-        source: Source::User(dir.to_path_buf()),
-        files,
-    })
+    Ok(Template { name, meta, source: Source::User(dir.to_path_buf()), files })
 }
 
 fn parse_meta(path: &Path, bytes: &[u8]) -> Result<Meta> {
     let text = String::from_utf8_lossy(bytes);
     toml_edit::de::from_str(&text).map_err(|e| {
-        let mut p =
-            Problem::new(format!("invalid template.toml: {}", e.message().trim())).file(path);
+        let mut p = Problem::new(format!("invalid template.toml: {}", e.message().trim())).file(path);
         if let Some(s) = e.span() {
             let (l, c) = crate::error::line_col(&text, s.start);
             p = p.at(l, c);
@@ -288,16 +248,18 @@ impl Template {
             let rel_str = rel.to_string_lossy();
             if let Some(stripped) = rel_str.strip_suffix(".hbs") {
                 let src = std::str::from_utf8(bytes).map_err(|_| {
-                    Error::world(format!(
-                        "template `{}`: {} is not UTF-8",
-                        self.name,
-                        rel.display()
-                    ))
+                    Error::world(format!("template `{}`: {} is not UTF-8", self.name, rel.display()))
                 })?;
                 let text = hb.render_template(src, &ctx).map_err(|e| {
                     Error::input(
-                        Problem::new(format!("template `{}` failed to render {}: {e}", self.name, rel.display()))
-                            .hint("a user template may use a variable that is not defined; see `mcpkit templates`"),
+                        Problem::new(format!(
+                            "template `{}` failed to render {}: {e}",
+                            self.name,
+                            rel.display()
+                        ))
+                        .hint(
+                            "a user template may use a variable that is not defined; see `mcpkit templates`",
+                        ),
                     )
                 })?;
                 out.push((PathBuf::from(stripped), text.into_bytes()));
@@ -322,12 +284,7 @@ fn engine() -> Handlebars<'static> {
 
 fn first_param(h: &handlebars::Helper<'_>) -> String {
     h.param(0)
-        .map(|p| {
-            p.value()
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| p.value().to_string())
-        })
+        .map(|p| p.value().as_str().map(str::to_string).unwrap_or_else(|| p.value().to_string()))
         .unwrap_or_default()
 }
 
@@ -367,29 +324,17 @@ mod tests {
         for t in ["blank", "calculator", "helloworld"] {
             assert!(servers.contains(&t.to_string()), "{servers:?}");
         }
-        assert!(
-            r.require("nope", Kind::Server)
-                .unwrap_err()
-                .to_string()
-                .contains("available: blank")
-        );
+        assert!(r.require("nope", Kind::Server).unwrap_err().to_string().contains("available: blank"));
     }
 
     #[test]
     fn helpers_quote() {
         let hb = engine();
         let ctx = serde_json::json!({"d": "say \"hi\"\n"});
-        assert_eq!(
-            hb.render_template("{{py d}}", &ctx).unwrap(),
-            r#""say \"hi\"\n""#
-        );
-        assert_eq!(
-            hb.render_template("{{toml d}}", &ctx).unwrap(),
-            r#""say \"hi\"\n""#
-        );
-        assert!(
-            hb.render_template("{{missing}}", &ctx).is_err(),
-            "strict mode"
-        );
+        assert_eq!(hb.render_template("{{py d}}", &ctx).unwrap(), r#""say \"hi\"\n""#);
+        let toml = hb.render_template("x = {{toml d}}", &ctx).unwrap();
+        let parsed: toml_edit::DocumentMut = toml.parse().unwrap();
+        assert_eq!(parsed["x"].as_str(), Some("say \"hi\"\n"), "{toml}");
+        assert!(hb.render_template("{{missing}}", &ctx).is_err(), "strict mode");
     }
 }

@@ -25,13 +25,11 @@ pub async fn connect(url: &str, token: Option<&str>, era: Era) -> Result<Client,
     let transport = StreamableHttpClientTransport::from_config(config);
     let mode = match era {
         Era::Legacy => ClientLifecycleMode::Initialize,
-        Era::Modern => ClientLifecycleMode::Discover {
-            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
-        },
+        Era::Modern => {
+            ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] }
+        }
     };
-    ().serve_with_lifecycle(transport, mode)
-        .await
-        .map_err(|e| e.to_string())
+    ().serve_with_lifecycle(transport, mode).await.map_err(|e| e.to_string())
 }
 
 pub async fn tools(c: &Client) -> Vec<Tool> {
@@ -40,9 +38,7 @@ pub async fn tools(c: &Client) -> Vec<Tool> {
 
 pub async fn call(c: &Client, name: &str, args: serde_json::Value) -> CallToolResult {
     let args = args.as_object().cloned().unwrap_or_default();
-    c.call_tool(CallToolRequestParams::new(name.to_string()).with_arguments(args))
-        .await
-        .expect("tools/call")
+    c.call_tool(CallToolRequestParams::new(name.to_string()).with_arguments(args)).await.expect("tools/call")
 }
 
 /// The tool's result as JSON: the structured content when there is one, else the text.

@@ -34,39 +34,24 @@ pub struct Run {
 impl Run {
     #[track_caller]
     pub fn ok(&self) -> &Self {
-        assert_eq!(
-            self.code, 0,
-            "expected success\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
     #[track_caller]
     pub fn input_error(&self) -> &Self {
-        assert_eq!(
-            self.code, 2,
-            "expected exit 2\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 2, "expected exit 2\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
     #[track_caller]
     pub fn stderr_has(&self, needle: &str) -> &Self {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{}",
-            self.stderr
-        );
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}:\n{}", self.stderr);
         self
     }
 }
 
 impl Sandbox {
     pub fn new() -> Self {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-            config: tempfile::tempdir().unwrap(),
-        }
+        Sandbox { dir: tempfile::tempdir().unwrap(), config: tempfile::tempdir().unwrap() }
     }
 
     pub fn path(&self) -> &Path {
@@ -104,15 +89,8 @@ pub fn tree(dir: &Path) -> BTreeMap<String, String> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p
-                    .strip_prefix(dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.insert(
-                    rel,
-                    String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned(),
-                );
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+                out.insert(rel, String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned());
             }
         }
     }
@@ -121,11 +99,7 @@ pub fn tree(dir: &Path) -> BTreeMap<String, String> {
 
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Waits until something accepts TCP connections on `port`.
@@ -166,34 +140,18 @@ pub fn python_env() -> &'static Path {
         if dest.join("ready").exists() {
             return dest;
         }
-        let staging = tempfile::Builder::new()
-            .prefix("pyenv-build-")
-            .tempdir_in(&base)
-            .unwrap();
+        let staging = tempfile::Builder::new().prefix("pyenv-build-").tempdir_in(&base).unwrap();
         let venv = staging.path();
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(venv)
-            .status()
-            .expect("python3 is needed");
+        let status =
+            Command::new("python3").args(["-m", "venv"]).arg(venv).status().expect("python3 is needed");
         assert!(status.success(), "python3 -m venv failed");
         std::fs::write(venv.join("requirements.txt"), &requirements).unwrap();
         let status = Command::new(venv.join("bin/python"))
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "-r",
-            ])
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
             .arg(venv.join("requirements.txt"))
             .status()
             .unwrap();
-        assert!(
-            status.success(),
-            "pip install of the test requirements failed"
-        );
+        assert!(status.success(), "pip install of the test requirements failed");
         std::fs::write(venv.join("ready"), "").unwrap();
         let kept = staging.keep();
         if std::fs::rename(&kept, &dest).is_err() {
@@ -224,10 +182,6 @@ pub fn start_server(entrypoint: &Path) -> (ChildGuard, u16) {
         .spawn()
         .unwrap();
     let guard = ChildGuard(child);
-    assert!(
-        wait_for_port(port, Duration::from_secs(30)),
-        "server {} did not listen",
-        entrypoint.display()
-    );
+    assert!(wait_for_port(port, Duration::from_secs(30)), "server {} did not listen", entrypoint.display());
     (guard, port)
 }

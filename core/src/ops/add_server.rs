@@ -13,17 +13,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone)]
 pub enum ServerSource {
     /// Render a template into `servers/<name>/`.
-    Template {
-        name: String,
-        vars: BTreeMap<String, String>,
-        template_dirs: Vec<PathBuf>,
-    },
+    Template { name: String, vars: BTreeMap<String, String>, template_dirs: Vec<PathBuf> },
     /// Register files where they are. Relative paths are relative to `cwd`.
-    Existing {
-        entrypoint: PathBuf,
-        requirements: PathBuf,
-        cwd: PathBuf,
-    },
+    Existing { entrypoint: PathBuf, requirements: PathBuf, cwd: PathBuf },
 }
 
 #[derive(Debug, Clone)]
@@ -47,24 +39,17 @@ pub fn add_server(ws: &mut Workspace, opts: &AddServerOptions) -> Result<AddServ
     check_server_name(&gateway, &opts.name, "<name>")?;
     let mut next = ws.clone();
     match &opts.source {
-        ServerSource::Existing {
-            entrypoint,
-            requirements,
-            cwd,
-        } => {
+        ServerSource::Existing { entrypoint, requirements, cwd } => {
             let mut problems = Vec::new();
             let mut resolved = Vec::new();
-            for (flag, path, ext) in [
-                ("--entrypoint", entrypoint, "py"),
-                ("--requirements", requirements, "txt"),
-            ] {
+            for (flag, path, ext) in
+                [("--entrypoint", entrypoint, "py"), ("--requirements", requirements, "txt")]
+            {
                 let full = crate::fs::normalize(&cwd.join(path));
                 if let Some(m) = check_path_value(&path.to_string_lossy(), ext) {
                     problems.push(Problem::new(m).field(flag));
                 } else if !full.is_file() {
-                    problems.push(
-                        Problem::new(format!("{} does not exist", full.display())).field(flag),
-                    );
+                    problems.push(Problem::new(format!("{} does not exist", full.display())).field(flag));
                 }
                 resolved.push(next.manifest_path_for(&full));
             }
@@ -88,11 +73,7 @@ pub fn add_server(ws: &mut Workspace, opts: &AddServerOptions) -> Result<AddServ
                 files: vec![],
             })
         }
-        ServerSource::Template {
-            name: template,
-            vars,
-            template_dirs,
-        } => {
+        ServerSource::Template { name: template, vars, template_dirs } => {
             let registry = Registry::load(template_dirs)?;
             let t = registry.require(template, Kind::Server)?;
             let rel_dir = Path::new("servers").join(&opts.name);
@@ -106,10 +87,7 @@ pub fn add_server(ws: &mut Workspace, opts: &AddServerOptions) -> Result<AddServ
                     .field("<name>"),
                 ));
             }
-            let description = opts
-                .description
-                .clone()
-                .unwrap_or_else(|| t.meta.description.clone());
+            let description = opts.description.clone().unwrap_or_else(|| t.meta.description.clone());
             let project = ws.manifest().project.name.clone();
             let vars = server_vars(&project, &opts.name, &description, vars);
             let staging = Staging::new(&dest)?;

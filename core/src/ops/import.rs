@@ -42,20 +42,14 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     let manifest_path = opts.dir.join(MANIFEST);
     if manifest_path.exists() {
         return Err(Error::input(
-            Problem::new(format!(
-                "{} already exists; nothing was changed",
-                manifest_path.display()
-            ))
-            .hint("import into an empty folder, or add servers with `mcpkit add-server`"),
+            Problem::new(format!("{} already exists; nothing was changed", manifest_path.display()))
+                .hint("import into an empty folder, or add servers with `mcpkit add-server`"),
         ));
     }
     let gw_problems = names::check_gateway(&opts.gateway_name);
     if !gw_problems.is_empty() {
         return Err(Error::Input(
-            gw_problems
-                .into_iter()
-                .map(|m| Problem::new(m).field("--gateway-name"))
-                .collect(),
+            gw_problems.into_iter().map(|m| Problem::new(m).field("--gateway-name")).collect(),
         ));
     }
     let servers = parse_configs(&opts.runtime_configs, &opts.gateway_name, &opts.dir)?;
@@ -64,21 +58,14 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
     let vars = BTreeMap::from([
         ("project_name".to_string(), opts.gateway_name.clone()),
         ("gateway_name".to_string(), opts.gateway_name.clone()),
-        (
-            "server_name".to_string(),
-            servers.first().map(|(n, _)| n.clone()).unwrap_or_default(),
-        ),
+        ("server_name".to_string(), servers.first().map(|(n, _)| n.clone()).unwrap_or_default()),
         (
             "description".to_string(),
-            opts.gateway_description
-                .clone()
-                .unwrap_or_else(|| format!("MCP gateway {}", opts.gateway_name)),
+            opts.gateway_description.clone().unwrap_or_else(|| format!("MCP gateway {}", opts.gateway_name)),
         ),
         ("mcpkit_version".to_string(), crate::VERSION.to_string()),
     ]);
-    let rendered = registry
-        .require("workspace", Kind::Workspace)?
-        .render(&vars)?;
+    let rendered = registry.require("workspace", Kind::Workspace)?.render(&vars)?;
     let text = rendered
         .iter()
         .find(|(p, _)| p.as_os_str() == MANIFEST)
@@ -106,11 +93,7 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
 }
 
 /// Parses and checks `--runtime-configs`, collecting every problem.
-fn parse_configs(
-    json: &str,
-    gateway: &str,
-    dir: &std::path::Path,
-) -> Result<Vec<(String, Server)>> {
+fn parse_configs(json: &str, gateway: &str, dir: &std::path::Path) -> Result<Vec<(String, Server)>> {
     let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
         Error::input(
             Problem::new(format!("not valid JSON (line {}, column {}): {e}", e.line(), e.column())).field(FIELD).hint(
@@ -118,13 +101,11 @@ fn parse_configs(
             ),
         )
     })?;
-    let items = value.as_array().ok_or_else(|| {
-        Error::input(Problem::new("must be a JSON array of runtime configs").field(FIELD))
-    })?;
+    let items = value
+        .as_array()
+        .ok_or_else(|| Error::input(Problem::new("must be a JSON array of runtime configs").field(FIELD)))?;
     if items.is_empty() {
-        return Err(Error::input(
-            Problem::new("must contain at least one runtime config").field(FIELD),
-        ));
+        return Err(Error::input(Problem::new("must contain at least one runtime config").field(FIELD)));
     }
     let mut problems = Vec::new();
     let mut out: Vec<(String, Server)> = Vec::new();
@@ -136,8 +117,7 @@ fn parse_configs(
         };
         for k in obj.keys().filter(|k| !KNOWN.contains(&k.as_str())) {
             problems.push(
-                Problem::new(format!("unknown field; known fields: {}", KNOWN.join(", ")))
-                    .field(at(k)),
+                Problem::new(format!("unknown field; known fields: {}", KNOWN.join(", "))).field(at(k)),
             );
         }
         let text = |k: &str, problems: &mut Vec<Problem>, required: bool| -> Option<String> {
@@ -173,27 +153,19 @@ fn parse_configs(
         let auto_ecr = flag("auto_create_ecr", &mut problems);
         if let Some(n) = &name {
             problems.extend(
-                names::check_server(gateway, n)
-                    .into_iter()
-                    .map(|m| Problem::new(m).field(at("name"))),
+                names::check_server(gateway, n).into_iter().map(|m| Problem::new(m).field(at("name"))),
             );
             if out.iter().any(|(o, _)| o.eq_ignore_ascii_case(n)) {
-                problems
-                    .push(Problem::new(format!("duplicate server name `{n}`")).field(at("name")));
+                problems.push(Problem::new(format!("duplicate server name `{n}`")).field(at("name")));
             }
         }
-        for (k, v, ext) in [
-            ("entrypoint", &entrypoint, "py"),
-            ("requirements_file", &requirements, "txt"),
-        ] {
+        for (k, v, ext) in [("entrypoint", &entrypoint, "py"), ("requirements_file", &requirements, "txt")] {
             if let Some(v) = v {
                 if let Some(m) = check_path_value(v, ext) {
                     problems.push(Problem::new(m).field(at(k)));
                 } else if !dir.join(v).is_file() {
-                    problems.push(
-                        Problem::new(format!("{} does not exist", dir.join(v).display()))
-                            .field(at(k)),
-                    );
+                    problems
+                        .push(Problem::new(format!("{} does not exist", dir.join(v).display())).field(at(k)));
                 }
             }
         }
@@ -211,9 +183,5 @@ fn parse_configs(
             ));
         }
     }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(Error::Input(problems))
-    }
+    if problems.is_empty() { Ok(out) } else { Err(Error::Input(problems)) }
 }

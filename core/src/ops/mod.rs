@@ -16,15 +16,9 @@ use std::path::{Path, PathBuf};
 
 /// Fails with every problem found in a server name (as typed in `field`).
 fn check_server_name(gateway: &str, name: &str, field: &str) -> Result<()> {
-    let problems: Vec<Problem> = names::check_server(gateway, name)
-        .into_iter()
-        .map(|m| Problem::new(m).field(field))
-        .collect();
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::Input(problems))
-    }
+    let problems: Vec<Problem> =
+        names::check_server(gateway, name).into_iter().map(|m| Problem::new(m).field(field)).collect();
+    if problems.is_empty() { Ok(()) } else { Err(Error::Input(problems)) }
 }
 
 /// Renders a server template into `staging` (the server's folder-to-be, at `rel_dir` in the
@@ -61,10 +55,7 @@ fn server_vars(
         ("project_name".to_string(), project.to_string()),
         ("server_name".to_string(), server.to_string()),
         ("description".to_string(), description.to_string()),
-        (
-            "mcp_requirement".to_string(),
-            crate::MCP_REQUIREMENT.to_string(),
-        ),
+        ("mcp_requirement".to_string(), crate::MCP_REQUIREMENT.to_string()),
         ("mcpkit_version".to_string(), crate::VERSION.to_string()),
     ]);
     v.extend(user.iter().map(|(k, val)| (k.clone(), val.clone())));

@@ -43,10 +43,7 @@ pub enum TemplateChoice {
     /// Decided: the flag, or the project's name is a template's name (`mcpkit new calculator`).
     Decided(String),
     /// The user should be asked; `default` is what to use when nobody can be.
-    Ask {
-        default: String,
-        choices: Vec<String>,
-    },
+    Ask { default: String, choices: Vec<String> },
 }
 
 pub fn choose_template(name: &str, explicit: Option<&str>, registry: &Registry) -> TemplateChoice {
@@ -57,19 +54,12 @@ pub fn choose_template(name: &str, explicit: Option<&str>, registry: &Registry) 
     if servers.iter().any(|s| s == name) {
         return TemplateChoice::Decided(name.to_string());
     }
-    TemplateChoice::Ask {
-        default: DEFAULT_TEMPLATE.to_string(),
-        choices: servers,
-    }
+    TemplateChoice::Ask { default: DEFAULT_TEMPLATE.to_string(), choices: servers }
 }
 
 /// Template descriptions, for a prompt.
 pub fn template_infos(registry: &Registry) -> Vec<Info> {
-    registry
-        .infos()
-        .into_iter()
-        .filter(|i| i.kind == Kind::Server)
-        .collect()
+    registry.infos().into_iter().filter(|i| i.kind == Kind::Server).collect()
 }
 
 pub fn new(opts: &NewOptions) -> Result<NewReport> {
@@ -79,11 +69,7 @@ pub fn new(opts: &NewOptions) -> Result<NewReport> {
     if let Err(e) = names::check_slug("project", name) {
         problems.push(Problem::new(e).field("<name>"));
     } else {
-        problems.extend(
-            names::check_gateway(name)
-                .into_iter()
-                .map(|m| Problem::new(m).field("<name>")),
-        );
+        problems.extend(names::check_gateway(name).into_iter().map(|m| Problem::new(m).field("<name>")));
     }
     if !problems.is_empty() {
         return Err(Error::Input(problems));
@@ -94,18 +80,12 @@ pub fn new(opts: &NewOptions) -> Result<NewReport> {
     let dest = opts.parent.join(name);
     if !crate::fs::is_absent_or_empty_dir(&dest) {
         return Err(Error::input(
-            Problem::new(format!(
-                "{} already exists and is not empty; nothing was changed",
-                dest.display()
-            ))
-            .field("<name>")
-            .hint("choose another name, or `--dir` to create it elsewhere"),
+            Problem::new(format!("{} already exists and is not empty; nothing was changed", dest.display()))
+                .field("<name>")
+                .hint("choose another name, or `--dir` to create it elsewhere"),
         ));
     }
-    let description = opts
-        .description
-        .clone()
-        .unwrap_or_else(|| template.meta.description.clone());
+    let description = opts.description.clone().unwrap_or_else(|| template.meta.description.clone());
 
     let staging = Staging::new(&dest)?;
     let ws_vars = BTreeMap::from([
@@ -116,10 +96,7 @@ pub fn new(opts: &NewOptions) -> Result<NewReport> {
         ("mcpkit_version".to_string(), crate::VERSION.to_string()),
     ]);
     let mut files = Vec::new();
-    for (rel, bytes) in registry
-        .require("workspace", Kind::Workspace)?
-        .render(&ws_vars)?
-    {
+    for (rel, bytes) in registry.require("workspace", Kind::Workspace)?.render(&ws_vars)? {
         staging.write(&rel, &bytes)?;
         files.push(rel);
     }
@@ -138,11 +115,5 @@ pub fn new(opts: &NewOptions) -> Result<NewReport> {
     ws.save()?;
     files.sort();
     let workspace = staging.commit()?;
-    Ok(NewReport {
-        workspace,
-        project: name.to_string(),
-        server,
-        template: opts.template.clone(),
-        files,
-    })
+    Ok(NewReport { workspace, project: name.to_string(), server, template: opts.template.clone(), files })
 }

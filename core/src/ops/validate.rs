@@ -13,9 +13,5 @@ pub struct ValidateReport {
 
 pub fn validate(ws: &Workspace) -> ValidateReport {
     let problems = ws.validate();
-    ValidateReport {
-        ok: problems.is_empty(),
-        servers: ws.manifest().servers.len(),
-        problems,
-    }
+    ValidateReport { ok: problems.is_empty(), servers: ws.manifest().servers.len(), problems }
 }
