@@ -34,11 +34,32 @@ pub enum Command {
     Import(ImportArgs),
     /// Check mcpkit.toml and every server without changing anything.
     Validate(ValidateArgs),
+    /// Deploy the workspace: locally (default) or to Amazon Bedrock AgentCore.
+    Deploy(DeployArgs),
+    /// State of every server and the gateway.
+    Status(TargetArgs),
+    /// Print a fresh gateway access token (and nothing else).
+    Token(TargetArgs),
+    /// List the deployed gateway's tools.
+    Tools(TargetArgs),
+    /// Call a tool through the deployed gateway.
+    Call(CallArgs),
+    /// Show the servers' logs.
+    Logs(LogsArgs),
+    /// Stop and remove everything a deploy made.
+    Destroy(DestroyArgs),
+    /// Run the whole stack in the foreground, restarting servers when their files change.
+    Dev(WorkspaceOnly),
+    /// Print ready-to-paste configuration for an MCP client.
+    Connect(ConnectArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Internal: the local stack's supervisor process.
+    #[command(name = "__supervise", hide = true)]
+    Supervise(WorkspaceOnly),
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +157,88 @@ pub struct ImportArgs {
     pub dir: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Target {
+    /// Everything on this machine: no AWS account, no Docker.
+    #[default]
+    Local,
+    /// Amazon Bedrock AgentCore.
+    Aws,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    #[arg(long, value_enum, default_value_t)]
+    pub target: Target,
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkspaceOnly {
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub common: TargetArgs,
+    /// Seconds to wait for every server to be ready.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The tool, as the gateway names it (`<server>-target___<tool>`).
+    pub tool: String,
+    /// Arguments as a JSON object.
+    #[arg(long, default_value = "{}")]
+    pub args: String,
+    #[command(flatten)]
+    pub common: TargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Only this server (default: all, and the supervisor's own log).
+    pub server: Option<String>,
+    /// Keep printing new lines as they come.
+    #[arg(short, long)]
+    pub follow: bool,
+    #[command(flatten)]
+    pub workspace: WorkspaceArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub common: TargetArgs,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum McpClient {
+    ClaudeDesktop,
+    ClaudeCode,
+    Vscode,
+    Cursor,
+    AmazonQ,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    #[arg(value_enum)]
+    pub client: McpClient,
+    #[command(flatten)]
+    pub common: TargetArgs,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod args;
 mod print;
+mod progress;
 
 use args::{Cli, Command};
 use clap::{CommandFactory, Parser};
@@ -155,11 +156,193 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
             }
             Ok(if r.ok { 0 } else { 2 })
         }
+        Command::Deploy(a) => {
+            let ws = workspace(&a.common.workspace)?;
+            if a.common.target == args::Target::Aws {
+                return Err(ops::target::aws_unavailable());
+            }
+            let exe = std::env::current_exe()
+                .map_err(|e| Error::world(format!("cannot find mcpkit itself: {e}")))?;
+            let progress = progress::Progress::new(p.quiet() || a.common.json);
+            let opts = mcpkit_core::local::DeployOptions {
+                exe,
+                reporter: &progress,
+                timeout: std::time::Duration::from_secs(a.timeout),
+            };
+            let r = mcpkit_core::local::deploy(&ws, &opts)?;
+            if a.common.json {
+                p.json(&r);
+            } else {
+                if r.changed {
+                    for act in &r.actions {
+                        p.detail(format!("  {} {}", act.action, act.resource));
+                    }
+                } else {
+                    p.line("No changes: the local stack is up to date.");
+                }
+                for s in &r.servers {
+                    let state = format!("{:?}", s.state).to_lowercase();
+                    p.line(format!("  {:<20} {state} ({} tools)  {}", s.name, s.tools, s.runtime_url));
+                }
+                p.line("");
+                p.line("Gateway URL: ".to_string() + &r.gateway_url);
+                p.line(format!("User Pool ID: {}", r.user_pool));
+                p.line(format!("Token endpoint: {}", r.token_endpoint));
+                p.line(format!("Client ID: {}", r.client_id));
+                p.line(format!("Client Secret: {}", r.client_secret));
+                p.line(format!("Access Token: {}", r.access_token));
+                p.line(format!("Credentials: {} (mode 0600)", r.credentials_file.display()));
+                p.line(format!("Tools: {}", r.tools.len()));
+            }
+            Ok(0)
+        }
+        Command::Status(a) => {
+            let ws = workspace(&a.workspace)?;
+            if a.target == args::Target::Aws {
+                return Err(ops::target::aws_unavailable());
+            }
+            let r = mcpkit_core::local::status(&ws)?;
+            if a.json {
+                p.json(&r);
+            } else {
+                p.line(format!(
+                    "local stack: {}{}",
+                    if r.running { "running" } else { "not running" },
+                    r.gateway_url.as_ref().map(|u| format!(" at {u}")).unwrap_or_default()
+                ));
+                for s in &r.servers {
+                    let err = s.last_error.as_ref().map(|e| format!("  last error: {e}")).unwrap_or_default();
+                    p.line(format!(
+                        "  {:<20} {:<10} {} tools, {} restarts{err}",
+                        s.name,
+                        format!("{:?}", s.state).to_lowercase(),
+                        s.tools,
+                        s.restarts
+                    ));
+                }
+            }
+            Ok(0)
+        }
+        Command::Token(a) => {
+            let ws = workspace(&a.workspace)?;
+            let (_, token) = ops::target::gateway_token(&ws, target(a.target))?;
+            println!("{}", token.expose());
+            Ok(0)
+        }
+        Command::Tools(a) => {
+            let ws = workspace(&a.workspace)?;
+            let tools = ops::target::tools(&ws, target(a.target))?;
+            if a.json {
+                p.json(&tools);
+            } else {
+                let width = tools.iter().map(|t| t.name.len()).max().unwrap_or(0);
+                for t in &tools {
+                    let desc =
+                        t.description.as_deref().unwrap_or_default().lines().next().unwrap_or_default();
+                    p.line(format!("{:width$}  {desc}", t.name));
+                }
+            }
+            Ok(0)
+        }
+        Command::Call(a) => {
+            let ws = workspace(&a.common.workspace)?;
+            let r = ops::target::call(&ws, target(a.common.target), &a.tool, &a.args)?;
+            if a.common.json {
+                p.json(&r);
+            } else if let Some(s) = &r.structured_content {
+                p.line(serde_json::to_string_pretty(s).unwrap_or_default());
+            } else {
+                for c in &r.content {
+                    match c.as_text() {
+                        Some(t) => p.line(&t.text),
+                        None => p.line(serde_json::to_string(c).unwrap_or_default()),
+                    }
+                }
+            }
+            Ok(if r.is_error == Some(true) { 1 } else { 0 })
+        }
+        Command::Logs(a) => {
+            let ws = workspace(&a.workspace)?;
+            let files = ops::logs::files(&ws, a.server.as_deref())?;
+            ops::logs::show(&files, a.follow, &mut std::io::stdout())?;
+            Ok(0)
+        }
+        Command::Destroy(a) => {
+            let ws = workspace(&a.common.workspace)?;
+            if a.common.target == args::Target::Aws {
+                return Err(ops::target::aws_unavailable());
+            }
+            if !a.yes && std::io::stdin().is_terminal() {
+                let ok = inquire::Confirm::new("Stop the local stack and remove its state and credentials?")
+                    .with_default(true)
+                    .prompt()
+                    .unwrap_or(false);
+                if !ok {
+                    p.line("Nothing was changed.");
+                    return Ok(0);
+                }
+            }
+            let r = mcpkit_core::local::destroy(&ws)?;
+            if a.common.json {
+                p.json(&r);
+            } else if r.stopped || !r.removed.is_empty() {
+                p.line("Local stack stopped; state and credentials removed.");
+            } else {
+                p.line("Nothing to destroy.");
+            }
+            Ok(0)
+        }
+        Command::Dev(a) => {
+            let ws = workspace(&a.workspace)?;
+            let progress = progress::Progress::new(p.quiet());
+            mcpkit_core::local::dev::run(ws.root(), &progress)?;
+            Ok(0)
+        }
+        Command::Connect(a) => {
+            let ws = workspace(&a.common.workspace)?;
+            let client = match a.client {
+                args::McpClient::ClaudeDesktop => ops::target::McpClient::ClaudeDesktop,
+                args::McpClient::ClaudeCode => ops::target::McpClient::ClaudeCode,
+                args::McpClient::Vscode => ops::target::McpClient::Vscode,
+                args::McpClient::Cursor => ops::target::McpClient::Cursor,
+                args::McpClient::AmazonQ => ops::target::McpClient::AmazonQ,
+            };
+            let c = ops::target::connect(&ws, target(a.common.target), client)?;
+            if a.common.json {
+                p.json(&c);
+            } else {
+                eprintln!("# {}: paste into {} ({})", c.client, c.location, c.note);
+                println!("{}", c.config);
+            }
+            Ok(0)
+        }
+        Command::Supervise(a) => {
+            let ws_root = a.workspace.workspace.clone().unwrap_or(cwd()?);
+            let paths = mcpkit_core::local::paths::LocalPaths::new(&ws_root);
+            let rt = tokio_runtime()?;
+            rt.block_on(mcpkit_core::local::supervisor::run(paths, false, None))?;
+            Ok(0)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "mcpkit", &mut std::io::stdout());
             Ok(0)
         }
     }
+}
+
+fn target(t: args::Target) -> ops::target::Target {
+    match t {
+        args::Target::Local => ops::target::Target::Local,
+        args::Target::Aws => ops::target::Target::Aws,
+    }
+}
+
+fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::world(format!("cannot start an async runtime: {e}")))
 }
 
 fn prompt_template(registry: &mcpkit_core::scaffold::Registry, default: &str) -> Result<String> {

@@ -12,6 +12,10 @@ impl Printer {
         Printer { quiet, verbose }
     }
 
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// A line of normal output.
     pub fn line(&self, s: impl AsRef<str>) {
         if !self.quiet {

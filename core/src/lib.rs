@@ -12,9 +12,12 @@
 //! - [`scaffold`]: templates (embedded and user) and Handlebars rendering;
 //! - [`ops`]: the commands.
 
+pub mod auth;
 pub mod error;
 pub mod fs;
+pub mod local;
 pub mod manifest;
+pub mod mcp;
 pub mod names;
 pub mod ops;
 pub mod scaffold;

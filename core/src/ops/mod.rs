@@ -3,7 +3,9 @@
 
 pub mod add_server;
 pub mod import;
+pub mod logs;
 pub mod new;
+pub mod target;
 pub mod templates;
 pub mod validate;
 

@@ -1,0 +1,166 @@
+//! JWT authorizers: what AgentCore's `customJWTAuthorizer` does, for the local gateway and
+//! runtime endpoints.
+//!
+//! Keys come from the issuer's discovery document and JWKS, fetched over HTTP and cached (a
+//! token signed with an unknown key id triggers one refetch, at most every 30 seconds). Only
+//! RS256 is accepted, so `alg=none` and HS256-signed-with-the-public-key tokens are refused
+//! before any signature check. Parsing and verification are jsonwebtoken's.
+
+use crate::auth::oauth::{Discovery, discover};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use tokio::sync::RwLock;
+
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 30;
+
+/// What an authorizer accepts, in AgentCore's terms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizerConfig {
+    pub discovery_url: String,
+    /// `client_id` claims accepted (Cognito access tokens carry no `aud`).
+    #[serde(default)]
+    pub allowed_clients: Vec<String>,
+    #[serde(default)]
+    pub allowed_audience: Vec<String>,
+    /// When not empty, the token's `scope` must contain one of these.
+    #[serde(default)]
+    pub allowed_scopes: Vec<String>,
+}
+
+/// Why a request was refused. The message is safe to show: it never contains the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denied {
+    Missing,
+    Invalid(String),
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Denied::Missing => f.write_str("missing bearer token"),
+            Denied::Invalid(why) => write!(f, "invalid token: {why}"),
+        }
+    }
+}
+
+/// The claims mcpkit looks at; the rest are kept for handlers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub exp: u64,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub token_use: Option<String>,
+    #[serde(default)]
+    pub sub: Option<String>,
+    #[serde(default)]
+    pub aud: Option<serde_json::Value>,
+}
+
+struct Keys {
+    discovery: Discovery,
+    jwks: JwkSet,
+    fetched: Instant,
+}
+
+pub struct JwtAuthorizer {
+    config: AuthorizerConfig,
+    http: reqwest::Client,
+    keys: RwLock<Option<Keys>>,
+}
+
+impl JwtAuthorizer {
+    pub fn new(config: AuthorizerConfig, http: reqwest::Client) -> Self {
+        JwtAuthorizer { config, http, keys: RwLock::new(None) }
+    }
+
+    pub fn config(&self) -> &AuthorizerConfig {
+        &self.config
+    }
+
+    /// Checks an `Authorization` header value.
+    pub async fn authorize(&self, header: Option<&str>) -> Result<Claims, Denied> {
+        let header = header.map(str::trim).filter(|h| !h.is_empty()).ok_or(Denied::Missing)?;
+        let token = match header.split_once(' ') {
+            Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
+            _ => return Err(Denied::Invalid("the Authorization header is not `Bearer <token>`".into())),
+        };
+        let head = decode_header(token).map_err(|e| Denied::Invalid(format!("malformed token ({e})")))?;
+        if head.alg != Algorithm::RS256 {
+            return Err(Denied::Invalid(format!("algorithm {:?} is not accepted; only RS256", head.alg)));
+        }
+        let kid = head.kid.ok_or_else(|| Denied::Invalid("the token has no key id".into()))?;
+        let (jwk, issuer) = self.key(&kid).await?;
+        let key =
+            DecodingKey::from_jwk(&jwk).map_err(|e| Denied::Invalid(format!("unusable key {kid}: {e}")))?;
+        let mut v = Validation::new(Algorithm::RS256);
+        v.leeway = LEEWAY_SECS;
+        v.validate_nbf = true;
+        v.set_issuer(&[issuer]);
+        v.set_required_spec_claims(&["exp", "iss"]);
+        if self.config.allowed_audience.is_empty() {
+            v.validate_aud = false;
+        } else {
+            v.set_audience(&self.config.allowed_audience);
+        }
+        let claims = decode::<Claims>(token, &key, &v).map_err(|e| Denied::Invalid(e.to_string()))?.claims;
+        if claims.token_use.as_deref().is_some_and(|u| u != "access") {
+            return Err(Denied::Invalid("not an access token".into()));
+        }
+        if !self.config.allowed_clients.is_empty() {
+            let client = claims.client_id.as_deref().unwrap_or_default();
+            if !self.config.allowed_clients.iter().any(|c| c == client) {
+                return Err(Denied::Invalid("the token's client is not allowed".into()));
+            }
+        }
+        if !self.config.allowed_scopes.is_empty() {
+            let scopes = claims.scope.as_deref().unwrap_or_default();
+            if !scopes.split_whitespace().any(|s| self.config.allowed_scopes.iter().any(|a| a == s)) {
+                return Err(Denied::Invalid("the token lacks an allowed scope".into()));
+            }
+        }
+        Ok(claims)
+    }
+
+    /// The key with id `kid` and the issuer, refetching the JWKS once if the key is unknown.
+    async fn key(&self, kid: &str) -> Result<(jsonwebtoken::jwk::Jwk, String), Denied> {
+        {
+            let keys = self.keys.read().await;
+            if let Some(k) = keys.as_ref() {
+                if let Some(j) = k.jwks.find(kid) {
+                    return Ok((j.clone(), k.discovery.issuer.clone()));
+                }
+                if k.fetched.elapsed() < Duration::from_secs(30) {
+                    return Err(Denied::Invalid("signed with an unknown key".into()));
+                }
+            }
+        }
+        let mut keys = self.keys.write().await;
+        let fresh =
+            self.fetch().await.map_err(|e| Denied::Invalid(format!("cannot load the issuer's keys: {e}")))?;
+        let found = fresh.jwks.find(kid).cloned();
+        let issuer = fresh.discovery.issuer.clone();
+        *keys = Some(fresh);
+        found.map(|j| (j, issuer)).ok_or_else(|| Denied::Invalid("signed with an unknown key".into()))
+    }
+
+    async fn fetch(&self) -> crate::Result<Keys> {
+        let discovery = discover(&self.http, &self.config.discovery_url).await?;
+        let jwks: JwkSet = self
+            .http
+            .get(&discovery.jwks_uri)
+            .send()
+            .await
+            .map_err(|e| crate::Error::world(format!("cannot fetch {}: {e}", discovery.jwks_uri)))?
+            .json()
+            .await
+            .map_err(|e| crate::Error::world(format!("{} is not a JWKS: {e}", discovery.jwks_uri)))?;
+        Ok(Keys { discovery, jwks, fetched: Instant::now() })
+    }
+}

@@ -1,0 +1,585 @@
+//! The embedded local target: the whole topology on this machine, with no AWS account and no
+//! Docker. A local OAuth2 issuer (the `local` auth provider), one runtime endpoint per server
+//! (JWT-checked, proxying to a real Python process), and one gateway at `/mcp` aggregating
+//! every server's tools under AgentCore's names, all served by one supervisor process.
+
+pub mod dev;
+pub mod gateway;
+pub mod http;
+pub mod identity;
+pub mod paths;
+pub mod plan;
+pub mod stack;
+pub mod supervisor;
+pub mod venv;
+
+use crate::auth::oauth::{self, ClientCredentials};
+use crate::error::{Error, Problem, Result};
+use crate::manifest::Workspace;
+use crate::secret::Secret;
+use identity::Identities;
+use paths::LocalPaths;
+use plan::{LocalPlan, ServerPlan, ServerState, Status};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Access tokens live one hour, as Cognito's do by default.
+pub const TOKEN_TTL_SECS: u64 = 3600;
+
+/// The auth providers the local target can use.
+pub const LOCAL_PROVIDERS: &[&str] = &["local"];
+
+/// Progress of a long step, for the CLI's spinners.
+pub trait Reporter: Sync {
+    fn begin(&self, _id: &str, _message: &str) {}
+    fn end(&self, _id: &str, _message: &str) {}
+}
+
+/// A reporter that reports nothing.
+pub struct Silent;
+impl Reporter for Silent {}
+
+/// What deploy did to one resource.
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    pub resource: String,
+    pub action: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerReport {
+    pub name: String,
+    pub target: String,
+    pub runtime_url: String,
+    pub state: ServerState,
+    pub tools: usize,
+    pub restarts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployReport {
+    pub target: &'static str,
+    pub gateway: String,
+    pub gateway_url: String,
+    pub token_endpoint: String,
+    pub discovery_url: String,
+    pub user_pool: String,
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub access_token: Secret,
+    pub credentials_file: PathBuf,
+    /// False when nothing needed doing.
+    pub changed: bool,
+    pub actions: Vec<Action>,
+    pub servers: Vec<ServerReport>,
+    pub tools: Vec<String>,
+}
+
+/// The credentials file (0600): everything a client needs to reach the gateway.
+#[derive(Debug, Serialize, serde::Deserialize)]
+pub struct CredentialsFile {
+    pub target: String,
+    pub gateway: String,
+    pub gateway_url: String,
+    pub token_endpoint: String,
+    pub discovery_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub scope: String,
+    pub access_token: String,
+    pub expires_at: u64,
+}
+
+/// Refuses auth providers the local target cannot use, naming where they are chosen.
+pub fn check_providers(ws: &Workspace) -> Result<()> {
+    let m = ws.manifest();
+    let mut problems = Vec::new();
+    let mut check = |keys: &[&str], name: &Option<String>| {
+        if let Some(n) = name.as_deref().filter(|n| !LOCAL_PROVIDERS.contains(n)) {
+            problems.push(ws.problem_at(keys, format!("auth provider `{n}` is not supported on the local target")).hint(
+                "the local target uses the built-in `local` provider; remove the setting or deploy with `--target aws`",
+            ));
+        }
+    };
+    check(&["gateway", "auth"], &m.gateway.auth);
+    for (name, s) in &m.servers {
+        check(&["servers", name, "auth"], &s.auth);
+    }
+    if problems.is_empty() { Ok(()) } else { Err(Error::Input(problems)) }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::world(format!("cannot start an async runtime: {e}")))
+}
+
+fn pid_is_supervisor(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).contains("__supervise"))
+        .unwrap_or(false)
+}
+
+/// The running supervisor's status, if one is running for this workspace.
+pub fn running(paths: &LocalPaths) -> Option<Status> {
+    let status: Status = plan::read_json(&paths.status()).ok()??;
+    pid_is_supervisor(status.pid).then_some(status)
+}
+
+fn port_is_free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+fn free_port() -> Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| Error::world(format!("no free port on 127.0.0.1: {e}")))
+}
+
+/// Everything before the stack runs: identities, key, venvs, and the plan. Shared by `deploy`
+/// and `dev`. Returns the plan (not written yet) and what was done.
+pub fn prepare(
+    ws: &Workspace,
+    reporter: &dyn Reporter,
+    running: Option<&Status>,
+) -> Result<(LocalPlan, Vec<Action>)> {
+    ws.ensure_valid()?;
+    check_providers(ws)?;
+    let m = ws.manifest();
+    let paths = LocalPaths::new(ws.root());
+    std::fs::create_dir_all(paths.logs()).map_err(|e| Error::io("create folder", &paths.logs(), e))?;
+    let mut actions = Vec::new();
+
+    let (_, created) = identity::signing_key(&paths.signing_key())?;
+    if created {
+        actions.push(Action { resource: "signing key".into(), action: "create" });
+    }
+    let mut ids = Identities::load(&paths.identities())?;
+    let mut names = vec![m.gateway.name.clone()];
+    names.extend(m.servers.keys().cloned());
+    let mut changed_ids = false;
+    for n in &names {
+        if ids.ensure(n) {
+            changed_ids = true;
+            actions.push(Action { resource: format!("identity {n}-pool"), action: "create" });
+        }
+    }
+    if changed_ids {
+        ids.save(&paths.identities())?;
+    }
+
+    // Virtualenvs, in parallel: they are most of a cold deploy's time.
+    let results: Vec<(String, Result<venv::VenvAction>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = m
+            .servers
+            .iter()
+            .map(|(name, server)| {
+                let venv = paths.venv(name);
+                let reqs = ws.resolve(&server.requirements);
+                let log = paths.logs().join(format!("{name}.install.log"));
+                let name = name.clone();
+                s.spawn(move || {
+                    let current = venv::is_current(&venv, &reqs);
+                    if !current {
+                        reporter.begin(&format!("venv:{name}"), &format!("installing {name}'s requirements"));
+                    }
+                    let r = venv::ensure(&venv, &reqs, &log);
+                    if !current {
+                        reporter.end(&format!("venv:{name}"), &format!("{name}: requirements installed"));
+                    }
+                    (name, r)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("venv thread")).collect()
+    });
+    for (name, r) in results {
+        match r? {
+            venv::VenvAction::Reused => {}
+            venv::VenvAction::Created => {
+                actions.push(Action { resource: format!("venv {name}"), action: "create" })
+            }
+            venv::VenvAction::Rebuilt => {
+                actions.push(Action { resource: format!("venv {name}"), action: "update" })
+            }
+        }
+    }
+
+    let old: Option<LocalPlan> = plan::read_json(&paths.plan())?;
+    let port = match (m.targets.local.port, running, old.as_ref()) {
+        (Some(p), _, _) => {
+            if running.map(|s| s.port) != Some(p) && !port_is_free(p) {
+                return Err(Error::input(
+                    ws.problem_at(&["targets", "local", "port"], format!("port {p} is already in use"))
+                        .hint("choose another port, or remove the setting to let mcpkit pick a free one"),
+                ));
+            }
+            p
+        }
+        (None, Some(s), _) => s.port,
+        (None, None, Some(o)) if port_is_free(o.port) => o.port,
+        _ => free_port()?,
+    };
+    let servers = m
+        .servers
+        .iter()
+        .map(|(name, s)| {
+            let n = crate::names::server(&m.gateway.name, name);
+            let entrypoint =
+                crate::fs::normalize(&std::path::absolute(ws.resolve(&s.entrypoint)).unwrap_or_default());
+            let python = venv::python(&paths.venv(name));
+            let hash = plan::server_hash(&entrypoint, &ws.resolve(&s.requirements), &s.env, &python);
+            ServerPlan {
+                name: name.clone(),
+                runtime: n.runtime,
+                target: n.target,
+                python,
+                entrypoint,
+                env: s.env.clone(),
+                hash,
+            }
+        })
+        .collect();
+    let plan = LocalPlan {
+        generation: old.as_ref().map(|o| o.generation + 1).unwrap_or(1),
+        workspace: std::path::absolute(ws.root()).unwrap_or_else(|_| ws.root().to_path_buf()),
+        gateway: m.gateway.name.clone(),
+        port,
+        token_ttl_secs: TOKEN_TTL_SECS,
+        servers,
+    };
+    if let Some(o) = &old {
+        for s in &plan.servers {
+            match o.servers.iter().find(|x| x.name == s.name) {
+                None => actions.push(Action { resource: format!("server {}", s.name), action: "create" }),
+                Some(x) if x.hash != s.hash => {
+                    actions.push(Action { resource: format!("server {}", s.name), action: "restart" })
+                }
+                _ => {}
+            }
+        }
+        for x in o.servers.iter().filter(|x| !plan.servers.iter().any(|s| s.name == x.name)) {
+            actions.push(Action { resource: format!("server {}", x.name), action: "delete" });
+        }
+    } else {
+        for s in &plan.servers {
+            actions.push(Action { resource: format!("server {}", s.name), action: "create" });
+        }
+    }
+    Ok((plan, actions))
+}
+
+/// Options of `deploy` on the local target.
+pub struct DeployOptions<'a> {
+    /// The mcpkit executable that runs the supervisor (`mcpkit __supervise`).
+    pub exe: PathBuf,
+    pub reporter: &'a dyn Reporter,
+    pub timeout: Duration,
+}
+
+pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
+    let paths = LocalPaths::new(ws.root());
+    let status = running(&paths);
+    let (mut plan, actions) = prepare(ws, opts.reporter, status.as_ref())?;
+    let old: Option<LocalPlan> = plan::read_json(&paths.plan())?;
+    let unchanged = status.is_some() && old.as_ref().is_some_and(|o| o.same_as(&plan));
+    if unchanged {
+        plan.generation = old.as_ref().map(|o| o.generation).unwrap_or(plan.generation);
+    } else {
+        plan::write_json(&paths.plan(), &plan)?;
+        match &status {
+            Some(s) => {
+                nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(s.pid as i32),
+                    nix::sys::signal::Signal::SIGHUP,
+                )
+                .map_err(|e| Error::world(format!("cannot signal the supervisor ({}): {e}", s.pid)))?;
+            }
+            None => spawn_supervisor(&paths, &opts.exe)?,
+        }
+    }
+    if !unchanged {
+        opts.reporter.begin("start", "starting servers and gateway");
+    }
+    let status = wait_ready(&paths, &plan, opts.timeout);
+    if !unchanged {
+        opts.reporter.end("start", "servers and gateway ready");
+    }
+    let status = status?;
+    let rt = runtime()?;
+    let (creds, token, tools) = rt.block_on(check_gateway(ws, &paths, &plan))?;
+    let credentials_file = paths.credentials("local", &plan.gateway);
+    let file = CredentialsFile {
+        target: "local".into(),
+        gateway: plan.gateway.clone(),
+        gateway_url: plan.gateway_url(),
+        token_endpoint: creds.token_endpoint.clone(),
+        discovery_url: plan::discovery_url(&plan.base_url(), &format!("{}-pool", plan.gateway)),
+        client_id: creds.client_id.clone(),
+        client_secret: creds.client_secret.expose().to_string(),
+        scope: creds.scope.clone(),
+        access_token: token.access_token.expose().to_string(),
+        expires_at: token.expires_at_unix(),
+    };
+    crate::fs::write_secret(&credentials_file, &serde_json::to_vec_pretty(&file).expect("serializable"))?;
+    Ok(DeployReport {
+        target: "local",
+        gateway: plan.gateway.clone(),
+        gateway_url: plan.gateway_url(),
+        token_endpoint: creds.token_endpoint,
+        discovery_url: file.discovery_url,
+        user_pool: format!("{}-pool", plan.gateway),
+        client_id: Secret::new(creds.client_id),
+        client_secret: creds.client_secret,
+        access_token: token.access_token,
+        credentials_file,
+        changed: !unchanged,
+        actions: if unchanged { vec![] } else { actions },
+        servers: server_reports(&plan, &status),
+        tools,
+    })
+}
+
+fn server_reports(plan: &LocalPlan, status: &Status) -> Vec<ServerReport> {
+    plan.servers
+        .iter()
+        .map(|s| {
+            let st = status.servers.get(&s.name);
+            ServerReport {
+                name: s.name.clone(),
+                target: s.target.clone(),
+                runtime_url: plan::runtime_url(&plan.base_url(), &s.runtime),
+                state: st.map(|x| x.state).unwrap_or(ServerState::Stopped),
+                tools: st.map(|x| x.tools).unwrap_or(0),
+                restarts: st.map(|x| x.restarts).unwrap_or(0),
+                pid: st.and_then(|x| x.pid),
+                port: st.and_then(|x| x.port),
+                last_error: st.and_then(|x| x.last_error.clone()),
+            }
+        })
+        .collect()
+}
+
+/// The gateway realm's client credentials.
+pub fn gateway_credentials(paths: &LocalPaths, plan: &LocalPlan) -> Result<ClientCredentials> {
+    let ids = Identities::load(&paths.identities())?;
+    let realm = ids
+        .realm(&plan.gateway)
+        .ok_or_else(|| Error::world("the gateway's identity is missing; run `mcpkit deploy`"))?;
+    Ok(ClientCredentials {
+        token_endpoint: plan::token_endpoint(&plan.base_url(), &realm.pool),
+        client_id: realm.client_id.clone(),
+        client_secret: realm.secret(),
+        scope: realm.scope.clone(),
+    })
+}
+
+/// Fetches a gateway token the way a client would and lists the tools through the gateway;
+/// every server with tools must show up.
+async fn check_gateway(
+    _ws: &Workspace,
+    paths: &LocalPaths,
+    plan: &LocalPlan,
+) -> Result<(ClientCredentials, oauth::Token, Vec<String>)> {
+    let creds = gateway_credentials(paths, plan)?;
+    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::world(e.to_string()))?;
+    let token = oauth::client_credentials(&http, &creds).await?;
+    let client =
+        crate::mcp::connect(&plan.gateway_url(), Some(&token.access_token), crate::mcp::Lifecycle::Auto)
+            .await?;
+    let tools = client
+        .list_all_tools()
+        .await
+        .map_err(|e| Error::world(format!("tools/list through the gateway: {e}")))?;
+    let _ = client.cancel().await;
+    let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+    Ok((creds, token, names))
+}
+
+fn spawn_supervisor(paths: &LocalPaths, exe: &Path) -> Result<()> {
+    use std::os::unix::process::CommandExt;
+    let log = paths.supervisor_log();
+    let open = || std::fs::OpenOptions::new().create(true).append(true).open(&log);
+    let (out, err) =
+        (open().map_err(|e| Error::io("open", &log, e))?, open().map_err(|e| Error::io("open", &log, e))?);
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("__supervise")
+        .arg("--workspace")
+        .arg(&paths.root)
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err);
+    // A session of its own: the stack outlives the terminal that deployed it.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map(|_| ()).map_err(|e| std::io::Error::from_raw_os_error(e as i32))
+        });
+    }
+    cmd.spawn().map_err(|e| Error::world(format!("cannot start the supervisor {}: {e}", exe.display())))?;
+    Ok(())
+}
+
+/// Waits until the supervisor has applied `plan` and every server is ready. Fails early, with
+/// the relevant log's last lines, when the supervisor dies or a server keeps crashing.
+fn wait_ready(paths: &LocalPaths, plan: &LocalPlan, timeout: Duration) -> Result<Status> {
+    let start = Instant::now();
+    let mut seen_supervisor = false;
+    loop {
+        let status: Option<Status> = plan::read_json(&paths.status()).ok().flatten();
+        if let Some(st) = &status {
+            let alive = pid_is_supervisor(st.pid);
+            seen_supervisor |= alive;
+            if alive && st.generation == plan.generation {
+                let all_ready = plan.servers.iter().all(|s| {
+                    st.servers.get(&s.name).is_some_and(|x| x.state == ServerState::Ready && x.hash == s.hash)
+                });
+                if all_ready {
+                    return Ok(st.clone());
+                }
+                if let Some((name, x)) =
+                    st.servers.iter().find(|(_, x)| x.restarts >= 3 && x.state != ServerState::Ready)
+                {
+                    return Err(Error::world(format!(
+                        "server `{name}` keeps failing ({}); last lines of {}:\n{}",
+                        x.last_error.as_deref().unwrap_or("unknown"),
+                        paths.server_log(name).display(),
+                        venv::tail_lines(&paths.server_log(name), 15)
+                    ))
+                    .with_hint("fix the server, then run `mcpkit deploy` again; `mcpkit logs` shows more"));
+                }
+            }
+        }
+        if start.elapsed() > Duration::from_secs(3)
+            && !seen_supervisor
+            && status.is_none_or(|s| !pid_is_supervisor(s.pid))
+        {
+            let tail = venv::tail_lines(&paths.supervisor_log(), 10);
+            if start.elapsed() > Duration::from_secs(10) || tail.contains("error") {
+                return Err(Error::world(format!(
+                    "the local stack did not start; last lines of {}:\n{tail}",
+                    paths.supervisor_log().display()
+                )));
+            }
+        }
+        if start.elapsed() > timeout {
+            return Err(Error::world(format!(
+                "the local stack was not ready within {} s; see `mcpkit status` and `mcpkit logs`",
+                timeout.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub target: &'static str,
+    pub running: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    pub servers: Vec<ServerReport>,
+}
+
+pub fn status(ws: &Workspace) -> Result<StatusReport> {
+    let paths = LocalPaths::new(ws.root());
+    let plan: Option<LocalPlan> = plan::read_json(&paths.plan())?;
+    let st = running(&paths);
+    let Some(plan) = plan else {
+        return Ok(StatusReport {
+            target: "local",
+            running: false,
+            pid: None,
+            gateway_url: None,
+            token_endpoint: None,
+            servers: vec![],
+        });
+    };
+    let empty = Status { generation: 0, pid: 0, port: plan.port, servers: Default::default() };
+    Ok(StatusReport {
+        target: "local",
+        running: st.is_some(),
+        pid: st.as_ref().map(|s| s.pid),
+        gateway_url: Some(plan.gateway_url()),
+        token_endpoint: Some(plan::token_endpoint(&plan.base_url(), &format!("{}-pool", plan.gateway))),
+        servers: server_reports(&plan, st.as_ref().unwrap_or(&empty)),
+    })
+}
+
+/// The running stack's plan, or a clear error saying how to start it.
+pub fn deployed(ws: &Workspace) -> Result<(LocalPaths, LocalPlan)> {
+    let paths = LocalPaths::new(ws.root());
+    let plan: Option<LocalPlan> = plan::read_json(&paths.plan())?;
+    match (plan, running(&paths)) {
+        (Some(p), Some(_)) => Ok((paths, p)),
+        _ => Err(Error::input(
+            Problem::new("the local stack is not running").hint("run `mcpkit deploy` first"),
+        )),
+    }
+}
+
+/// A fresh gateway access token and the gateway URL.
+pub fn token(ws: &Workspace) -> Result<(String, Secret)> {
+    let (paths, plan) = deployed(ws)?;
+    let creds = gateway_credentials(&paths, &plan)?;
+    let rt = runtime()?;
+    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::world(e.to_string()))?;
+    let t = rt.block_on(oauth::client_credentials(&http, &creds))?;
+    Ok((plan.gateway_url(), t.access_token))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DestroyReport {
+    pub target: &'static str,
+    pub stopped: bool,
+    pub removed: Vec<PathBuf>,
+}
+
+pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
+    use nix::sys::signal::{Signal, kill, killpg};
+    use nix::unistd::Pid;
+    let paths = LocalPaths::new(ws.root());
+    let mut stopped = false;
+    if let Some(st) = running(&paths) {
+        let pid = Pid::from_raw(st.pid as i32);
+        let _ = kill(pid, Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pid_is_supervisor(st.pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if pid_is_supervisor(st.pid) {
+            // The supervisor leads its own session and process group: take all of it.
+            let _ = killpg(pid, Signal::SIGKILL);
+        }
+        for s in st.servers.values().filter_map(|s| s.pid) {
+            let _ = kill(Pid::from_raw(s as i32), Signal::SIGKILL);
+        }
+        stopped = true;
+    }
+    let mut removed = Vec::new();
+    if paths.dir().exists() {
+        std::fs::remove_dir_all(paths.dir()).map_err(|e| Error::io("remove", &paths.dir(), e))?;
+        removed.push(paths.dir());
+    }
+    if let Ok(entries) = std::fs::read_dir(paths.credentials_dir()) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with("local-") {
+                let _ = std::fs::remove_file(e.path());
+                removed.push(e.path());
+            }
+        }
+    }
+    Ok(DestroyReport { target: "local", stopped, removed })
+}

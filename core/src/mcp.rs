@@ -1,0 +1,65 @@
+//! A real MCP client (rmcp over streamable HTTP), for the gateway's upstream hop and for the
+//! `tools` and `call` commands.
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, ProtocolVersion,
+};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+
+pub type Client = RunningService<RoleClient, ClientConfig>;
+
+/// Which lifecycle a client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lifecycle {
+    /// `initialize` and sessions (2025-11-25 and earlier).
+    Legacy,
+    /// `server/discover`, stateless (2026-07-28).
+    Modern,
+    /// Try `server/discover`, fall back to `initialize` for servers that do not know it.
+    #[default]
+    Auto,
+}
+
+/// Connects to an MCP endpoint, with a bearer token when given.
+pub async fn connect(url: &str, token: Option<&Secret>, lifecycle: Lifecycle) -> Result<Client> {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
+    if let Some(t) = token {
+        config = config.auth_header(t.expose().to_string());
+    }
+    let transport = StreamableHttpClientTransport::from_config(config);
+    let info =
+        ClientConfig::new(ClientCapabilities::default(), Implementation::new("mcpkit", crate::VERSION))
+            .with_protocol_version(ProtocolVersion::V_2025_11_25);
+    let mode = match lifecycle {
+        Lifecycle::Legacy => ClientLifecycleMode::Initialize,
+        Lifecycle::Modern => {
+            ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] }
+        }
+        Lifecycle::Auto => ClientLifecycleMode::Auto {
+            preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            legacy_version: Some(ProtocolVersion::V_2025_11_25),
+        },
+    };
+    let client = info.serve_with_lifecycle(transport, mode).await.map_err(|e| {
+        let challenge = e.auth_challenge().map(|c| format!(" ({c})")).unwrap_or_default();
+        Error::world(format!("cannot connect to {url}: {e}{challenge}"))
+    })?;
+    client.set_response_cache_config(rmcp::ClientCacheConfig::disabled()).await;
+    Ok(client)
+}
+
+/// Calls a tool with JSON arguments.
+pub async fn call(
+    client: &Client,
+    name: &str,
+    args: serde_json::Map<String, serde_json::Value>,
+) -> Result<CallToolResult> {
+    client
+        .call_tool(CallToolRequestParams::new(name.to_string()).with_arguments(args))
+        .await
+        .map_err(|e| Error::world(format!("tools/call {name} failed: {e}")))
+}
