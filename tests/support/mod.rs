@@ -63,6 +63,8 @@ impl Sandbox {
         let mut c = Command::new(bin());
         c.current_dir(self.dir.path().join(cwd))
             .env("MCPKIT_CONFIG_DIR", self.config.path())
+            .env("PATH", tool_path())
+            .env("UV_CACHE_DIR", uv_cache())
             .env_remove("AWS_PROFILE")
             .stdin(Stdio::null());
         c
@@ -130,7 +132,7 @@ impl Drop for ChildGuard {
 pub fn python_env() -> &'static Path {
     static ENV: OnceLock<PathBuf> = OnceLock::new();
     ENV.get_or_init(|| {
-        let requirements = format!("{}\npytest\n", mcpkit_core::MCP_REQUIREMENT);
+        let requirements = format!("{}\npytest\nuv\n", mcpkit_core::MCP_REQUIREMENT);
         let hash = {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(requirements.as_bytes()))[..12].to_string()
@@ -166,6 +168,19 @@ pub fn python_env() -> &'static Path {
 /// `bin/python`: it finds its `pyvenv.cfg` next to itself.)
 pub fn python() -> PathBuf {
     python_env().join("bin/python")
+}
+
+/// PATH for the binary under test: the test virtualenv's `bin` (python3 and uv) first, so
+/// deploys install requirements with uv from a shared cache instead of downloading each time.
+pub fn tool_path() -> std::ffi::OsString {
+    let mut dirs = vec![python_env().join("bin")];
+    dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    std::env::join_paths(dirs).unwrap()
+}
+
+/// The uv cache the tests share (in Cargo's target folder, not the developer's home).
+pub fn uv_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("uv-cache")
 }
 
 /// Starts a generated server on a free port and waits until it listens.

@@ -74,8 +74,20 @@ pub fn ensure(venv: &Path, requirements: &Path, log: &Path) -> Result<VenvAction
     if existed {
         std::fs::remove_dir_all(venv).map_err(|e| Error::io("remove", venv, e))?;
     }
+    let python3 = which("python3").ok_or_else(|| {
+        Error::world("python3 is not on PATH")
+            .with_hint("install Python 3.10 or newer to run MCP servers locally")
+    })?;
     if let Some(uv) = which("uv") {
-        run(Command::new(&uv).arg("venv").arg("--quiet").arg(venv), "uv venv")?;
+        // Never let uv download an interpreter: use the one on PATH.
+        run(
+            Command::new(&uv)
+                .args(["venv", "--quiet", "--python"])
+                .arg(&python3)
+                .arg(venv)
+                .env("UV_PYTHON_DOWNLOADS", "never"),
+            "uv venv",
+        )?;
         run(
             Command::new(&uv)
                 .args(["pip", "install", "--quiet", "--python"])
@@ -85,7 +97,7 @@ pub fn ensure(venv: &Path, requirements: &Path, log: &Path) -> Result<VenvAction
             "uv pip install",
         )?;
     } else {
-        run(Command::new("python3").args(["-m", "venv"]).arg(venv), "python3 -m venv")?;
+        run(Command::new(&python3).args(["-m", "venv"]).arg(venv), "python3 -m venv")?;
         run(
             Command::new(python(venv))
                 .args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet", "-r"])

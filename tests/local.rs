@@ -1,0 +1,535 @@
+//! The embedded local target end to end: real processes, real HTTP, real Python MCP servers,
+//! real RS256 tokens checked against real JWKS. No mocks.
+
+mod support;
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use support::mcp::{self, Era};
+use support::{Run, Sandbox};
+
+/// A deployed workspace; destroyed (every process stopped) when dropped, even on panic.
+struct Stack {
+    sb: Sandbox,
+    ws: PathBuf,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.sb.cmd(".").args(["destroy", "-y", "--workspace"]).arg(&self.ws).output();
+    }
+}
+
+impl Stack {
+    /// calculator + helloworld in the workspace, and a third server registered from a folder
+    /// outside it.
+    fn deploy() -> (Stack, Run) {
+        let sb = Sandbox::new();
+        sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+        sb.run("calc", &["add-server", "greeter", "-t", "helloworld"]).ok();
+        let outside = sb.path().join("elsewhere");
+        std::fs::create_dir(&outside).unwrap();
+        let blank = std::fs::read_to_string(sb.path().join("calc/servers/greeter/server.py")).unwrap();
+        std::fs::write(
+            outside.join("echo_server.py"),
+            blank.replace("greet", "shout").replace("Hello, {name}!", "{name.upper()}!"),
+        )
+        .unwrap();
+        std::fs::copy(
+            sb.path().join("calc/servers/greeter/requirements.txt"),
+            outside.join("requirements.txt"),
+        )
+        .unwrap();
+        sb.run(
+            "calc",
+            &[
+                "add-server",
+                "outside",
+                "--entrypoint",
+                "../elsewhere/echo_server.py",
+                "--requirements",
+                "../elsewhere/requirements.txt",
+            ],
+        )
+        .input_error(); // `..` is refused...
+        sb.run(
+            ".",
+            &[
+                "add-server",
+                "outside",
+                "--workspace",
+                "calc",
+                "--entrypoint",
+                "elsewhere/echo_server.py",
+                "--requirements",
+                "elsewhere/requirements.txt",
+            ],
+        )
+        .ok(); // ...a path from outside is stored absolute.
+        let ws = sb.path().join("calc");
+        let run = sb.run("calc", &["deploy"]);
+        (Stack { sb, ws }, run)
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.sb.run("calc", args)
+    }
+
+    fn status(&self) -> Value {
+        let r = self.run(&["status", "--json"]);
+        r.ok();
+        serde_json::from_str(&r.stdout).unwrap()
+    }
+
+    fn gateway_url(&self) -> String {
+        self.status()["gateway_url"].as_str().unwrap().to_string()
+    }
+
+    fn token(&self) -> String {
+        let r = self.run(&["token"]);
+        r.ok();
+        r.stdout.trim().to_string()
+    }
+
+    fn local(&self) -> PathBuf {
+        self.ws.join(".mcpkit/local")
+    }
+
+    fn identities(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.local().join("identities.json")).unwrap()).unwrap()
+    }
+
+    fn pid(&self, server: &str) -> u32 {
+        self.status()["servers"].as_array().unwrap().iter().find(|s| s["name"] == server).unwrap()["pid"]
+            .as_u64()
+            .unwrap() as u32
+    }
+
+    /// Every secret the stack holds: client secrets, the signing key, and a live token.
+    fn secrets(&self) -> Vec<String> {
+        let ids = self.identities();
+        let mut v: Vec<String> = ids["realms"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|r| r["client_secret"].as_str().unwrap().to_string())
+            .collect();
+        let pem = std::fs::read_to_string(self.local().join("signing-key.pem")).unwrap();
+        v.extend(pem.lines().filter(|l| !l.starts_with("-----")).map(str::to_string));
+        let creds: Value = serde_json::from_slice(
+            &std::fs::read(self.ws.join(".mcpkit/credentials/local-calc.json")).unwrap(),
+        )
+        .unwrap();
+        v.push(creds["access_token"].as_str().unwrap().to_string());
+        v
+    }
+
+    fn wait_until(&self, what: &str, timeout: Duration, mut f: impl FnMut(&Value) -> bool) {
+        let start = Instant::now();
+        loop {
+            let st = self.status();
+            if f(&st) {
+                return;
+            }
+            assert!(start.elapsed() < timeout, "timed out waiting for {what}: {st:#}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+fn port_of(url: &str) -> u16 {
+    url.split(':').nth(2).unwrap().split('/').next().unwrap().parse().unwrap()
+}
+
+fn assert_no_secret(text: &str, secrets: &[String], where_: &str) {
+    for s in secrets.iter().filter(|s| s.len() >= 16) {
+        assert!(!text.contains(s.as_str()), "a secret leaked into {where_}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_lists_and_calls_through_the_gateway_in_both_eras() {
+    let (stack, deploy) = tokio::task::spawn_blocking(Stack::deploy).await.unwrap();
+    deploy.ok();
+    assert!(deploy.stdout.contains("Gateway URL: http://127.0.0.1:"), "{}", deploy.stdout);
+    assert!(deploy.stdout.contains("Client Secret: <redacted>"));
+    assert!(deploy.stdout.contains("Access Token: <redacted>"));
+    let url = stack.gateway_url();
+    let token = stack.token();
+    for era in [Era::Legacy, Era::Modern] {
+        let c = mcp::connect(&url, Some(&token), era).await.unwrap_or_else(|e| panic!("{era:?}: {e}"));
+        let mut names: Vec<String> = mcp::tools(&c).await.into_iter().map(|t| t.name.to_string()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "calc-target___add",
+                "calc-target___multiply",
+                "greeter-target___greet",
+                "outside-target___shout",
+                "x_amz_bedrock_agentcore_search"
+            ],
+            "{era:?}"
+        );
+        let r = mcp::call(&c, "calc-target___add", json!({"a": 20, "b": 22})).await;
+        assert_eq!(mcp::result_json(&r), json!({"result": 42.0}), "{era:?}");
+        let r = mcp::call(&c, "greeter-target___greet", json!({"name": "Ada"})).await;
+        assert_eq!(mcp::result_json(&r), json!({"result": "Hello, Ada!"}));
+        let r = mcp::call(&c, "outside-target___shout", json!({"name": "ada"})).await;
+        assert_eq!(mcp::result_json(&r), json!({"result": "ADA!"}));
+        let r =
+            mcp::call(&c, "x_amz_bedrock_agentcore_search", json!({"query": "multiply two numbers"})).await;
+        let found = mcp::result_json(&r);
+        assert_eq!(found["tools"][0]["name"], "calc-target___multiply", "{found}");
+        let _ = c.cancel().await;
+    }
+    // The CLI's own client agrees.
+    let tools = stack.run(&["tools", "--json"]);
+    tools.ok();
+    assert_eq!(serde_json::from_str::<Value>(&tools.stdout).unwrap().as_array().unwrap().len(), 5);
+    let call = stack.run(&["call", "calc-target___multiply", "--args", r#"{"a": 6, "b": 7}"#]);
+    call.ok();
+    assert!(call.stdout.contains("42"), "{}", call.stdout);
+    stack.run(&["call", "calc-target___add", "--args", "[1]"]).input_error().stderr_has("`--args`");
+    let status = stack.status();
+    assert_eq!(status["running"], true);
+    assert!(status["gateway_url"].as_str().unwrap().ends_with("/mcp"));
+    for s in status["servers"].as_array().unwrap() {
+        assert_eq!(s["state"], "ready", "{s}");
+    }
+}
+
+fn sign(claims: &Value, key: &EncodingKey, alg: Algorithm, kid: &str) -> String {
+    let mut h = Header::new(alg);
+    h.kid = Some(kid.to_string());
+    jsonwebtoken::encode(&h, claims, key).unwrap()
+}
+
+fn b64(v: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_token_matrix_is_refused_with_401() {
+    let (stack, deploy) = tokio::task::spawn_blocking(Stack::deploy).await.unwrap();
+    deploy.ok();
+    let url = stack.gateway_url();
+    let base = url.trim_end_matches("/mcp").to_string();
+    let ids = stack.identities();
+    let gw = &ids["realms"]["calc-pool"];
+    let pem = std::fs::read(stack.local().join("signing-key.pem")).unwrap();
+    let key = EncodingKey::from_rsa_pem(&pem).unwrap();
+    let jwks: Value = reqwest::get(format!("{base}/realms/calc-pool/.well-known/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let issuer = format!("{base}/realms/calc-pool");
+    let claims = |iss: &str, client: &str, exp: u64| {
+        json!({"sub": client, "client_id": client, "scope": "calc-id/invoke", "token_use": "access",
+               "iss": iss, "iat": now, "exp": exp})
+    };
+    let client_id = gw["client_id"].as_str().unwrap();
+    // The well-formed token works, so the refusals below are about what they change.
+    let good = sign(&claims(&issuer, client_id, now + 600), &key, Algorithm::RS256, &kid);
+    let other_key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).unwrap();
+    let other_pem =
+        rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&other_key, rsa::pkcs8::LineEnding::LF).unwrap();
+    let other = EncodingKey::from_rsa_pem(other_pem.as_bytes()).unwrap();
+    let public_pem = {
+        use rsa::pkcs8::DecodePrivateKey;
+        let k = rsa::RsaPrivateKey::from_pkcs8_pem(std::str::from_utf8(&pem).unwrap()).unwrap();
+        rsa::pkcs8::EncodePublicKey::to_public_key_pem(&k.to_public_key(), rsa::pkcs8::LineEnding::LF)
+            .unwrap()
+    };
+    let alg_none = format!(
+        "{}.{}.",
+        b64(json!({"alg": "none", "typ": "JWT", "kid": kid}).to_string().as_bytes()),
+        b64(claims(&issuer, client_id, now + 600).to_string().as_bytes())
+    );
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("none", None),
+        ("garbage", Some("not-a-jwt".into())),
+        ("expired", Some(sign(&claims(&issuer, client_id, now - 3600), &key, Algorithm::RS256, &kid))),
+        (
+            "wrong signature",
+            Some(sign(&claims(&issuer, client_id, now + 600), &other, Algorithm::RS256, &kid)),
+        ),
+        (
+            "wrong issuer",
+            Some(sign(
+                &claims(&format!("{base}/realms/greeter-pool"), client_id, now + 600),
+                &key,
+                Algorithm::RS256,
+                &kid,
+            )),
+        ),
+        (
+            "wrong client",
+            Some(sign(&claims(&issuer, "someone-else", now + 600), &key, Algorithm::RS256, &kid)),
+        ),
+        ("alg=none", Some(alg_none)),
+        (
+            "HS256 with the public key",
+            Some(sign(
+                &claims(&issuer, client_id, now + 600),
+                &EncodingKey::from_secret(public_pem.as_bytes()),
+                Algorithm::HS256,
+                &kid,
+            )),
+        ),
+    ];
+    let runtime_token = sign(
+        &claims(
+            &format!("{base}/realms/greeter-pool"),
+            ids["realms"]["greeter-pool"]["client_id"].as_str().unwrap(),
+            now + 600,
+        ),
+        &key,
+        Algorithm::RS256,
+        &kid,
+    );
+    let http = reqwest::Client::new();
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}});
+    let post = |target: String, token: Option<&String>| {
+        let mut r = http
+            .post(target)
+            .header("Accept", "application/json, text/event-stream")
+            .header("MCP-Protocol-Version", "2025-06-18")
+            .json(&list);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let ok = post(url.clone(), Some(&good)).await.unwrap();
+    assert_eq!(ok.status(), 200, "{}", ok.text().await.unwrap());
+    let runtime = format!("{base}/runtimes/greeter/invocations?qualifier=DEFAULT");
+    for (what, token) in &cases {
+        for target in [&url, &runtime] {
+            let r = post(target.clone(), token.as_ref()).await.unwrap();
+            assert_eq!(r.status(), 401, "{what} at {target}");
+            let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_string();
+            assert!(
+                challenge.starts_with("Bearer ") && challenge.contains("resource_metadata=\""),
+                "{what}: {challenge}"
+            );
+        }
+    }
+    // Realms do not mix: the gateway's token is no good at a runtime, and a runtime's token
+    // (good at its runtime) is no good at the gateway.
+    assert_eq!(post(runtime.clone(), Some(&good)).await.unwrap().status(), 401);
+    assert_eq!(post(runtime.clone(), Some(&runtime_token)).await.unwrap().status(), 200);
+    assert_eq!(post(url.clone(), Some(&runtime_token)).await.unwrap().status(), 401);
+    // RFC 9728 metadata points at the gateway realm's issuer.
+    let prm: Value = reqwest::get(format!("{base}/.well-known/oauth-protected-resource/mcp"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(prm["resource"], url.as_str());
+    assert_eq!(prm["authorization_servers"][0], issuer.as_str());
+    // A page from another origin may not use the gateway.
+    let r = http
+        .post(&url)
+        .header("Origin", "https://evil.example")
+        .bearer_auth(&good)
+        .json(&list)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // The token endpoint refuses a wrong secret, and takes client_secret_post as well as basic.
+    let token_url = format!("{issuer}/oauth2/token");
+    let r = http
+        .post(&token_url)
+        .basic_auth(client_id, Some("wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let secret = gw["client_secret"].as_str().unwrap();
+    let r = http
+        .post(&token_url)
+        .form(&[("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t: Value = r.json().await.unwrap();
+    assert_eq!(t["token_type"], "Bearer");
+    assert_eq!(t["expires_in"], 3600);
+    let c = mcp::connect(&url, Some(t["access_token"].as_str().unwrap()), Era::Legacy).await.unwrap();
+    assert!(!mcp::tools(&c).await.is_empty());
+    let _ = c.cancel().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_is_restarted_while_the_others_keep_answering() {
+    let (stack, deploy) = tokio::task::spawn_blocking(Stack::deploy).await.unwrap();
+    deploy.ok();
+    let url = stack.gateway_url();
+    let token = stack.token();
+    let c = mcp::connect(&url, Some(&token), Era::Legacy).await.unwrap();
+    let victim = stack.pid("calc");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(victim as i32), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
+    // While it is down: its tools drop out, its calls fail clearly, the others answer.
+    let start = Instant::now();
+    let mut saw_down = false;
+    while start.elapsed() < Duration::from_secs(20) {
+        let names: Vec<String> = mcp::tools(&c).await.into_iter().map(|t| t.name.to_string()).collect();
+        let greet = mcp::call(&c, "greeter-target___greet", json!({"name": "Bo"})).await;
+        assert_eq!(
+            mcp::result_json(&greet),
+            json!({"result": "Hello, Bo!"}),
+            "the other targets keep answering"
+        );
+        if !names.iter().any(|n| n.starts_with("calc-target___")) {
+            saw_down = true;
+            let r = mcp::call(&c, "calc-target___add", json!({"a": 1, "b": 1})).await;
+            assert_eq!(r.is_error, Some(true));
+            assert!(format!("{:?}", r.content).contains("not available"), "{r:?}");
+        } else if saw_down {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(saw_down, "the killed target's tools should drop out of the listing while it restarts");
+    stack.wait_until("calc restarted", Duration::from_secs(30), |st| {
+        st["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "calc" && s["state"] == "ready" && s["restarts"] == 1)
+    });
+    assert_ne!(stack.pid("calc"), victim);
+    let r = mcp::call(&c, "calc-target___add", json!({"a": 1, "b": 2})).await;
+    assert_eq!(mcp::result_json(&r), json!({"result": 3.0}));
+    let _ = c.cancel().await;
+}
+
+#[test]
+fn redeploy_is_a_no_op_and_a_change_restarts_only_its_server() {
+    let (stack, deploy) = Stack::deploy();
+    deploy.ok();
+    let before = (stack.pid("calc"), stack.pid("greeter"), stack.pid("outside"));
+    let again = stack.run(&["deploy", "--json"]);
+    again.ok();
+    let report: Value = serde_json::from_str(&again.stdout).unwrap();
+    assert_eq!(report["changed"], false);
+    assert_eq!(report["actions"], json!([]));
+    assert_eq!((stack.pid("calc"), stack.pid("greeter"), stack.pid("outside")), before);
+    // Change the greeter's code only.
+    let path = stack.ws.join("servers/greeter/server.py");
+    let code = std::fs::read_to_string(&path).unwrap().replace("Hello, {name}!", "Hi, {name}!");
+    std::fs::write(&path, code).unwrap();
+    let changed = stack.run(&["deploy", "--json"]);
+    changed.ok();
+    let report: Value = serde_json::from_str(&changed.stdout).unwrap();
+    assert_eq!(report["actions"], json!([{"resource": "server greeter", "action": "restart"}]));
+    assert_eq!(stack.pid("calc"), before.0);
+    assert_ne!(stack.pid("greeter"), before.1);
+    assert_eq!(stack.pid("outside"), before.2);
+    let r = stack.run(&["call", "greeter-target___greet", "--args", r#"{"name": "Cy"}"#]);
+    r.ok();
+    assert!(r.stdout.contains("Hi, Cy!"), "{}", r.stdout);
+}
+
+#[test]
+fn destroy_leaves_no_process_no_port_and_no_state() {
+    let (stack, deploy) = Stack::deploy();
+    deploy.ok();
+    let status = stack.status();
+    let port = port_of(status["gateway_url"].as_str().unwrap());
+    let mut pids: Vec<u32> =
+        status["servers"].as_array().unwrap().iter().map(|s| s["pid"].as_u64().unwrap() as u32).collect();
+    pids.push(status["pid"].as_u64().unwrap() as u32);
+    let ports: Vec<u16> =
+        status["servers"].as_array().unwrap().iter().map(|s| s["port"].as_u64().unwrap() as u16).collect();
+    let creds = stack.ws.join(".mcpkit/credentials/local-calc.json");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&creds).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(stack.local().join("identities.json")).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(stack.local().join("signing-key.pem")).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    stack.run(&["destroy", "-y"]).ok();
+    for pid in &pids {
+        let alive = std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ");
+        assert!(!alive, "process {pid} survived destroy");
+    }
+    for p in std::iter::once(port).chain(ports) {
+        assert!(std::net::TcpStream::connect(("127.0.0.1", p)).is_err(), "port {p} still open");
+    }
+    assert!(!stack.local().exists());
+    assert!(!creds.exists());
+    assert!(stack.ws.join(".mcpkit/venvs/calc").exists(), "venvs are a cache and survive destroy");
+    stack.run(&["token"]).input_error().stderr_has("not running");
+    stack.run(&["destroy", "-y"]).ok(); // idempotent
+}
+
+#[test]
+fn no_secret_reaches_stdout_stderr_or_logs() {
+    let (stack, deploy) = Stack::deploy();
+    deploy.ok();
+    let mut outputs = vec![("deploy", deploy)];
+    outputs.push(("deploy -v", stack.run(&["deploy", "-v"])));
+    outputs.push(("deploy --json", stack.run(&["deploy", "--json"])));
+    outputs.push(("status", stack.run(&["status", "--json"])));
+    outputs.push(("tools", stack.run(&["tools"])));
+    outputs.push(("call", stack.run(&["call", "calc-target___add", "--args", r#"{"a": 1, "b": 2}"#])));
+    outputs.push(("logs", stack.run(&["logs"])));
+    let secrets = stack.secrets();
+    assert!(secrets.len() > 4);
+    for (what, out) in &outputs {
+        out.ok();
+        assert_no_secret(&out.stdout, &secrets, &format!("{what} stdout"));
+        assert_no_secret(&out.stderr, &secrets, &format!("{what} stderr"));
+    }
+    // `--json` reports redact too.
+    assert!(outputs[2].1.stdout.contains("\"client_secret\": \"<redacted>\""));
+    for entry in std::fs::read_dir(stack.local().join("logs")).unwrap() {
+        let p = entry.unwrap().path();
+        assert_no_secret(
+            &std::fs::read_to_string(&p).unwrap_or_default(),
+            &secrets,
+            &p.display().to_string(),
+        );
+    }
+    // `token` is the one command whose job is to print one.
+    let t = stack.run(&["token"]);
+    t.ok();
+    assert_eq!(t.stdout.trim().split('.').count(), 3);
+    assert!(t.stderr.is_empty());
+}
+
+#[test]
+fn auth_providers_the_local_target_cannot_use_are_refused_at_validate_time() {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "p", "-t", "helloworld"]).ok();
+    let path = sb.path().join("p/mcpkit.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace("# auth = \"local\"", "auth = \"cognito\"");
+    std::fs::write(&path, &text).unwrap();
+    let line = text.lines().position(|l| l == "auth = \"cognito\"").unwrap() + 1;
+    sb.run("p", &["deploy"])
+        .input_error()
+        .stderr_has(&format!("mcpkit.toml:{line}:"))
+        .stderr_has("not supported on the local target");
+    assert!(!sb.path().join("p/.mcpkit/local/plan.json").exists());
+}
