@@ -73,9 +73,10 @@ fn main() {
     sb.run("calc", &["deploy"]).ok();
     let status: Value = serde_json::from_str(&sb.run("calc", &["status", "--json"]).stdout).unwrap();
     let gateway = status["gateway_url"].as_str().unwrap().to_string();
-    let server_port = status["servers"].as_array().unwrap().iter().find(|s| s["name"] == "calc").unwrap()["port"]
-        .as_u64()
-        .unwrap();
+    let server_port =
+        status["servers"].as_array().unwrap().iter().find(|s| s["name"] == "calc").unwrap()["port"]
+            .as_u64()
+            .unwrap();
     let direct = format!("http://127.0.0.1:{server_port}/mcp");
     let token = sb.run("calc", &["token"]).stdout.trim().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();

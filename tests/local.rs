@@ -10,6 +10,22 @@ use std::time::{Duration, Instant};
 use support::mcp::{self, Era};
 use support::{Run, Sandbox};
 
+const FASTMCP_V1_SERVER: &str = r#"
+from mcp.server.fastmcp import FastMCP
+
+mcp = FastMCP("outside")
+
+
+@mcp.tool()
+def shout(name: str) -> str:
+    """Shout a name."""
+    return f"{name.upper()}!"
+
+
+if __name__ == "__main__":
+    mcp.run(transport="streamable-http")
+"#;
+
 /// A deployed workspace; destroyed (every process stopped) when dropped, even on panic.
 struct Stack {
     sb: Sandbox,
@@ -29,19 +45,12 @@ impl Stack {
         let sb = Sandbox::new();
         sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
         sb.run("calc", &["add-server", "greeter", "-t", "helloworld"]).ok();
+        // The third server lives outside the workspace and is written for mcp 1.x FastMCP,
+        // which listens where FASTMCP_HOST/FASTMCP_PORT say and knows only `initialize`.
         let outside = sb.path().join("elsewhere");
         std::fs::create_dir(&outside).unwrap();
-        let blank = std::fs::read_to_string(sb.path().join("calc/servers/greeter/server.py")).unwrap();
-        std::fs::write(
-            outside.join("echo_server.py"),
-            blank.replace("greet", "shout").replace("Hello, {name}!", "{name.upper()}!"),
-        )
-        .unwrap();
-        std::fs::copy(
-            sb.path().join("calc/servers/greeter/requirements.txt"),
-            outside.join("requirements.txt"),
-        )
-        .unwrap();
+        std::fs::write(outside.join("echo_server.py"), FASTMCP_V1_SERVER).unwrap();
+        std::fs::write(outside.join("requirements.txt"), "mcp>=1.20,<2\n").unwrap();
         sb.run(
             "calc",
             &[
@@ -532,4 +541,57 @@ fn auth_providers_the_local_target_cannot_use_are_refused_at_validate_time() {
         .stderr_has(&format!("mcpkit.toml:{line}:"))
         .stderr_has("not supported on the local target");
     assert!(!sb.path().join("p/.mcpkit/local/plan.json").exists());
+}
+
+#[test]
+fn dev_runs_in_the_foreground_reloads_on_change_and_stops_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    let child = sb
+        .cmd("calc")
+        .arg("dev")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut dev = support::ChildGuard(child);
+    let stdout = dev.0.stdout.take().unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(l);
+        }
+    });
+    let ws = sb.path().join("calc");
+    let stack = Stack { sb, ws };
+    let ready = |st: &Value| st["running"] == true && st["servers"][0]["state"] == "ready";
+    stack.wait_until("dev ready", Duration::from_secs(120), ready);
+    let r = stack.run(&["call", "calc-target___add", "--args", r#"{"a": 1, "b": 2}"#]);
+    r.ok();
+    assert!(r.stdout.contains("3.0"), "{}", r.stdout);
+    let first = stack.pid("calc");
+    let path = stack.sb.path().join("calc/servers/calc/server.py");
+    let code = std::fs::read_to_string(&path).unwrap().replace("return a + b", "return a + b + 100");
+    std::fs::write(&path, code).unwrap();
+    stack.wait_until("restart after the edit", Duration::from_secs(60), |st| {
+        ready(st) && st["servers"][0]["pid"].as_u64() != Some(first as u64)
+    });
+    let r = stack.run(&["call", "calc-target___add", "--args", r#"{"a": 1, "b": 2}"#]);
+    assert!(r.stdout.contains("103.0"), "{}", r.stdout);
+    let status = stack.status();
+    let port = port_of(status["gateway_url"].as_str().unwrap());
+    let server_pid = stack.pid("calc");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(dev.0.id() as i32), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let start = Instant::now();
+    while dev.0.try_wait().unwrap().is_none() {
+        assert!(start.elapsed() < Duration::from_secs(15), "dev did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "gateway port still open");
+    assert!(!std::path::Path::new(&format!("/proc/{server_pid}")).exists(), "server process survived");
+    let out = lines.lock().unwrap().join("\n");
+    assert!(out.contains("calc |"), "server output is multiplexed with a prefix:\n{out}");
 }

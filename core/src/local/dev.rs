@@ -28,14 +28,17 @@ pub fn run(root: &Path, reporter: &dyn Reporter) -> Result<()> {
     let root = ws.root().to_path_buf();
     let plan_path = paths.plan();
     // Keep the port we listen on: the watcher's `prepare` must not pick another one.
-    let current = plan::Status { generation: 0, pid: 0, port: p.port, servers: Default::default() };
+    let current =
+        plan::Status { generation: 0, pid: 0, start_time: 0, port: p.port, servers: Default::default() };
     // The watcher lives as long as this function; events are debounced on a thread.
     let (ev_tx, ev_rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res {
+            // Editors' swap files, bytecode caches and mcpkit's own state do not count.
             let relevant = ev.paths.iter().any(|p| {
                 let s = p.to_string_lossy();
-                !s.contains("/.mcpkit/") && !s.contains("__pycache__") && !s.contains("/.")
+                let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                !hidden && !s.contains("/.mcpkit/") && !s.contains("__pycache__")
             });
             if relevant && !matches!(ev.kind, notify::EventKind::Access(_)) {
                 let _ = ev_tx.send(());

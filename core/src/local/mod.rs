@@ -122,16 +122,29 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::world(format!("cannot start an async runtime: {e}")))
 }
 
-fn pid_is_supervisor(pid: u32) -> bool {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).contains("__supervise"))
-        .unwrap_or(false)
+/// When a process started (clock ticks since boot), from `/proc`: with the pid, it names a
+/// process unambiguously even after the pid is reused.
+pub fn process_start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start at field 3; the start
+    // time is field 22. A zombie is as good as gone.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// True while the supervisor that wrote `status` is alive.
+fn supervisor_alive(status: &Status) -> bool {
+    status.pid != 0 && process_start_time(status.pid) == Some(status.start_time)
 }
 
 /// The running supervisor's status, if one is running for this workspace.
 pub fn running(paths: &LocalPaths) -> Option<Status> {
     let status: Status = plan::read_json(&paths.status()).ok()??;
-    pid_is_supervisor(status.pid).then_some(status)
+    supervisor_alive(&status).then_some(status)
 }
 
 fn port_is_free(port: u16) -> bool {
@@ -436,7 +449,7 @@ fn wait_ready(paths: &LocalPaths, plan: &LocalPlan, timeout: Duration) -> Result
     loop {
         let status: Option<Status> = plan::read_json(&paths.status()).ok().flatten();
         if let Some(st) = &status {
-            let alive = pid_is_supervisor(st.pid);
+            let alive = supervisor_alive(st);
             seen_supervisor |= alive;
             if alive && st.generation == plan.generation {
                 let all_ready = plan.servers.iter().all(|s| {
@@ -460,7 +473,7 @@ fn wait_ready(paths: &LocalPaths, plan: &LocalPlan, timeout: Duration) -> Result
         }
         if start.elapsed() > Duration::from_secs(3)
             && !seen_supervisor
-            && status.is_none_or(|s| !pid_is_supervisor(s.pid))
+            && status.as_ref().is_none_or(|s| !supervisor_alive(s))
         {
             let tail = venv::tail_lines(&paths.supervisor_log(), 10);
             if start.elapsed() > Duration::from_secs(10) || tail.contains("error") {
@@ -507,7 +520,7 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
             servers: vec![],
         });
     };
-    let empty = Status { generation: 0, pid: 0, port: plan.port, servers: Default::default() };
+    let empty = Status { generation: 0, pid: 0, start_time: 0, port: plan.port, servers: Default::default() };
     Ok(StatusReport {
         target: "local",
         running: st.is_some(),
@@ -556,10 +569,10 @@ pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
         let pid = Pid::from_raw(st.pid as i32);
         let _ = kill(pid, Signal::SIGTERM);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while pid_is_supervisor(st.pid) && Instant::now() < deadline {
+        while supervisor_alive(&st) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        if pid_is_supervisor(st.pid) {
+        if supervisor_alive(&st) {
             // The supervisor leads its own session and process group: take all of it.
             let _ = killpg(pid, Signal::SIGKILL);
         }

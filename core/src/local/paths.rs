@@ -35,6 +35,10 @@ impl LocalPaths {
     pub fn status(&self) -> PathBuf {
         self.dir().join("status.json")
     }
+    /// Python files mcpkit puts on the servers' PYTHONPATH (its `sitecustomize.py`).
+    pub fn python_shim(&self) -> PathBuf {
+        self.dir().join("python")
+    }
     pub fn logs(&self) -> PathBuf {
         self.dir().join("logs")
     }

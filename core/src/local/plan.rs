@@ -90,6 +90,9 @@ pub struct ServerStatus {
 pub struct Status {
     pub generation: u64,
     pub pid: u32,
+    /// The supervisor's start time (see `process_start_time`), so a reused pid is not mistaken
+    /// for it.
+    pub start_time: u64,
     pub port: u16,
     pub servers: BTreeMap<String, ServerStatus>,
 }

@@ -148,6 +148,7 @@ impl Stack {
         let status = Status {
             generation,
             pid: std::process::id(),
+            start_time: super::process_start_time(std::process::id()).unwrap_or(0),
             port,
             servers: servers.iter().map(|(k, s)| (k.clone(), s.status.clone())).collect(),
         };

@@ -19,6 +19,9 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
+/// Loaded by every server process (see the file's own comment).
+const SITECUSTOMIZE: &str = include_str!("python/sitecustomize.py");
+
 /// How a server's process is started: its port is chosen per start.
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
@@ -37,6 +40,7 @@ pub async fn run(
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", plan.port))
         .await
         .map_err(|e| Error::world(format!("cannot listen on 127.0.0.1:{}: {e}", plan.port)))?;
+    crate::fs::write_atomic(&paths.python_shim().join("sitecustomize.py"), SITECUSTOMIZE.as_bytes())?;
     let http = reqwest::Client::builder()
         .no_proxy()
         .build()
@@ -211,6 +215,14 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
         Err(e) => return format!("no free port: {e}"),
     };
     let log_path = stack.paths.server_log(&sp.name);
+    let pythonpath = match std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
+        Some(existing) => {
+            let mut v = vec![stack.paths.python_shim()];
+            v.extend(std::env::split_paths(&existing));
+            std::env::join_paths(v).unwrap_or_default()
+        }
+        None => stack.paths.python_shim().into_os_string(),
+    };
     let mut cmd = Command::new(&sp.python);
     cmd.arg(&sp.entrypoint)
         .current_dir(sp.entrypoint.parent().unwrap_or(std::path::Path::new(".")))
@@ -219,6 +231,9 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
         .env("HOST", "127.0.0.1")
         .env("FASTMCP_PORT", port.to_string())
         .env("FASTMCP_HOST", "127.0.0.1")
+        .env("MCPKIT_BIND_PORT", port.to_string())
+        .env("MCPKIT_BIND_HOST", "127.0.0.1")
+        .env("PYTHONPATH", pythonpath)
         .env("PYTHONUNBUFFERED", "1")
         .stdin(Stdio::null())
         .kill_on_drop(true);
