@@ -3,3 +3,5 @@
 
 pub mod jwt;
 pub mod oauth;
+pub mod plugin;
+pub mod providers;

@@ -9,15 +9,17 @@ pub mod http;
 pub mod identity;
 pub mod paths;
 pub mod plan;
+pub mod provider;
 pub mod stack;
 pub mod supervisor;
 pub mod venv;
 
 use crate::auth::oauth::{self, ClientCredentials};
+use crate::auth::providers::{Providers, default_for, plugin_error};
 use crate::error::{Error, Problem, Result};
 use crate::manifest::Workspace;
 use crate::secret::Secret;
-use identity::Identities;
+use mcpkit_plugin_api::{Authorizer, ProvisionRequest, Resource, ResourceKind, ResourceRequest};
 use paths::LocalPaths;
 use plan::{LocalPlan, ServerPlan, ServerState, Status};
 use serde::Serialize;
@@ -26,9 +28,6 @@ use std::time::{Duration, Instant};
 
 /// Access tokens live one hour, as Cognito's do by default.
 pub const TOKEN_TTL_SECS: u64 = 3600;
-
-/// The auth providers the local target can use.
-pub const LOCAL_PROVIDERS: &[&str] = &["local"];
 
 /// Progress of a long step, for the CLI's spinners.
 pub trait Reporter: Sync {
@@ -98,21 +97,78 @@ pub struct CredentialsFile {
 }
 
 /// Refuses auth providers the local target cannot use, naming where they are chosen.
-pub fn check_providers(ws: &Workspace) -> Result<()> {
-    let m = ws.manifest();
-    let mut problems = Vec::new();
-    let mut check = |keys: &[&str], name: &Option<String>| {
-        if let Some(n) = name.as_deref().filter(|n| !LOCAL_PROVIDERS.contains(n)) {
-            problems.push(ws.problem_at(keys, format!("auth provider `{n}` is not supported on the local target")).hint(
-                "the local target uses the built-in `local` provider; remove the setting or deploy with `--target aws`",
-            ));
-        }
-    };
-    check(&["gateway", "auth"], &m.gateway.auth);
-    for (name, s) in &m.servers {
-        check(&["servers", name, "auth"], &s.auth);
-    }
+pub fn check_providers(ws: &Workspace, providers: &Providers) -> Result<()> {
+    let problems = crate::auth::providers::problems(ws, providers, "local");
     if problems.is_empty() { Ok(()) } else { Err(Error::Input(problems)) }
+}
+
+/// What an auth provider provisioned for one protected resource.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct Binding {
+    pub provider: String,
+    pub authorizer: Authorizer,
+    pub client: Option<mcpkit_plugin_api::Client>,
+    pub state: serde_json::Value,
+}
+
+/// Every binding of the stack (`.mcpkit/local/auth.json`, 0600: it holds client secrets).
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct AuthFile {
+    pub gateway: Option<Binding>,
+    #[serde(default)]
+    pub servers: std::collections::BTreeMap<String, Binding>,
+}
+
+impl AuthFile {
+    pub fn load(paths: &LocalPaths) -> Result<Self> {
+        Ok(plan::read_json(&paths.auth())?.unwrap_or_default())
+    }
+    pub fn save(&self, paths: &LocalPaths) -> Result<()> {
+        crate::fs::write_secret(&paths.auth(), &serde_json::to_vec_pretty(self).expect("serializable"))
+    }
+}
+
+/// The JWT authorizer settings of a binding (the local target has no IAM).
+pub fn jwt_config(b: &Binding) -> Result<crate::auth::jwt::AuthorizerConfig> {
+    match &b.authorizer {
+        Authorizer::Jwt { discovery_url, allowed_clients, allowed_audience, allowed_scopes } => {
+            Ok(crate::auth::jwt::AuthorizerConfig {
+                discovery_url: discovery_url.clone(),
+                allowed_clients: allowed_clients.clone(),
+                allowed_audience: allowed_audience.clone(),
+                allowed_scopes: allowed_scopes.clone(),
+            })
+        }
+        Authorizer::Iam => Err(Error::world(format!(
+            "auth provider `{}` gave an IAM authorizer, which the local target cannot check",
+            b.provider
+        ))),
+    }
+}
+
+/// The OAuth client of a binding, for the client-credentials grant.
+pub fn binding_client(b: &Binding) -> Result<ClientCredentials> {
+    let c = b
+        .client
+        .as_ref()
+        .ok_or_else(|| Error::world(format!("auth provider `{}` gave no client credentials", b.provider)))?;
+    Ok(ClientCredentials {
+        token_endpoint: c.token_endpoint.clone(),
+        client_id: c.client_id.clone(),
+        client_secret: Secret::new(c.client_secret.clone()),
+        scope: c.scopes.join(" "),
+    })
+}
+
+/// The context the local target gives auth providers.
+pub fn provider_context(root: &Path, base_url: &str) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "workspace".into(),
+        std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf()).to_string_lossy().into(),
+    );
+    m.insert("base_url".into(), base_url.into());
+    m
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -166,7 +222,8 @@ pub fn prepare(
     running: Option<&Status>,
 ) -> Result<(LocalPlan, Vec<Action>)> {
     ws.ensure_valid()?;
-    check_providers(ws)?;
+    let providers = Providers::load(Some(ws));
+    check_providers(ws, &providers)?;
     let m = ws.manifest();
     let paths = LocalPaths::new(ws.root());
     std::fs::create_dir_all(paths.logs()).map_err(|e| Error::io("create folder", &paths.logs(), e))?;
@@ -176,20 +233,6 @@ pub fn prepare(
     if created {
         actions.push(Action { resource: "signing key".into(), action: "create" });
     }
-    let mut ids = Identities::load(&paths.identities())?;
-    let mut names = vec![m.gateway.name.clone()];
-    names.extend(m.servers.keys().cloned());
-    let mut changed_ids = false;
-    for n in &names {
-        if ids.ensure(n) {
-            changed_ids = true;
-            actions.push(Action { resource: format!("identity {n}-pool"), action: "create" });
-        }
-    }
-    if changed_ids {
-        ids.save(&paths.identities())?;
-    }
-
     // Virtualenvs, in parallel: they are most of a cold deploy's time.
     let results: Vec<(String, Result<venv::VenvAction>)> = std::thread::scope(|s| {
         let handles: Vec<_> = m
@@ -242,7 +285,7 @@ pub fn prepare(
         (None, None, Some(o)) if port_is_free(o.port) => o.port,
         _ => free_port()?,
     };
-    let servers = m
+    let servers: Vec<ServerPlan> = m
         .servers
         .iter()
         .map(|(name, s)| {
@@ -262,6 +305,61 @@ pub fn prepare(
             }
         })
         .collect();
+    // Identities, through each leg's auth provider.
+    let base_url = format!("http://127.0.0.1:{port}");
+    let context = provider_context(ws.root(), &base_url);
+    let previous = AuthFile::load(&paths)?;
+    let provision = |kind: ResourceKind,
+                     name: &str,
+                     chosen: &Option<String>,
+                     before: Option<&Binding>|
+     -> Result<Binding> {
+        let provider = chosen.clone().unwrap_or_else(|| default_for("local").to_string());
+        let (p, config) = providers.get(&provider)?;
+        let state = before.filter(|b| b.provider == provider).map(|b| b.state.clone());
+        let r = p
+            .provision(ProvisionRequest {
+                target: "local".into(),
+                resource: Resource { kind, name: name.to_string() },
+                config,
+                context: context.clone(),
+                state,
+            })
+            .map_err(plugin_error)?;
+        Ok(Binding { provider, authorizer: r.authorizer, client: r.client, state: r.state })
+    };
+    let mut auth = AuthFile {
+        gateway: Some(provision(
+            ResourceKind::Gateway,
+            &m.gateway.name,
+            &m.gateway.auth,
+            previous.gateway.as_ref(),
+        )?),
+        servers: Default::default(),
+    };
+    for (name, s) in &m.servers {
+        let b = provision(ResourceKind::Runtime, name, &s.auth, previous.servers.get(name))?;
+        auth.servers.insert(name.clone(), b);
+    }
+    // A server whose auth changed is restarted like one whose code changed.
+    let servers: Vec<ServerPlan> = servers
+        .into_iter()
+        .map(|mut sp: ServerPlan| {
+            if let Some(b) = auth.servers.get(&sp.name) {
+                let fingerprint =
+                    serde_json::json!([b.provider, b.authorizer, b.client.as_ref().map(|c| &c.client_id)]);
+                sp.hash = plan::short_hash(&format!("{}{fingerprint}", sp.hash));
+            }
+            sp
+        })
+        .collect();
+    if auth != previous {
+        if previous.gateway.is_none() {
+            actions.push(Action { resource: format!("identity {}", m.gateway.name), action: "create" });
+        }
+        auth.save(&paths)?;
+    }
+
     let plan = LocalPlan {
         generation: old.as_ref().map(|o| o.generation + 1).unwrap_or(1),
         workspace: std::path::absolute(ws.root()).unwrap_or_else(|_| ws.root().to_path_buf()),
@@ -382,18 +480,12 @@ fn server_reports(plan: &LocalPlan, status: &Status) -> Vec<ServerReport> {
         .collect()
 }
 
-/// The gateway realm's client credentials.
-pub fn gateway_credentials(paths: &LocalPaths, plan: &LocalPlan) -> Result<ClientCredentials> {
-    let ids = Identities::load(&paths.identities())?;
-    let realm = ids
-        .realm(&plan.gateway)
-        .ok_or_else(|| Error::world("the gateway's identity is missing; run `mcpkit deploy`"))?;
-    Ok(ClientCredentials {
-        token_endpoint: plan::token_endpoint(&plan.base_url(), &realm.pool),
-        client_id: realm.client_id.clone(),
-        client_secret: realm.secret(),
-        scope: realm.scope.clone(),
-    })
+/// The gateway's client credentials, as its auth provider provisioned them.
+pub fn gateway_credentials(paths: &LocalPaths, _plan: &LocalPlan) -> Result<ClientCredentials> {
+    let auth = AuthFile::load(paths)?;
+    let b =
+        auth.gateway.ok_or_else(|| Error::world("the gateway's identity is missing; run `mcpkit deploy`"))?;
+    binding_client(&b)
 }
 
 /// Fetches a gateway token the way a client would and lists the tools through the gateway;
@@ -543,14 +635,24 @@ pub fn deployed(ws: &Workspace) -> Result<(LocalPaths, LocalPlan)> {
     }
 }
 
-/// A fresh gateway access token and the gateway URL.
+/// A fresh gateway access token (from the gateway's auth provider) and the gateway URL.
 pub fn token(ws: &Workspace) -> Result<(String, Secret)> {
     let (paths, plan) = deployed(ws)?;
-    let creds = gateway_credentials(&paths, &plan)?;
-    let rt = runtime()?;
-    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::world(e.to_string()))?;
-    let t = rt.block_on(oauth::client_credentials(&http, &creds))?;
-    Ok((plan.gateway_url(), t.access_token))
+    let auth = AuthFile::load(&paths)?;
+    let b =
+        auth.gateway.ok_or_else(|| Error::world("the gateway's identity is missing; run `mcpkit deploy`"))?;
+    let providers = Providers::load(Some(ws));
+    let (p, config) = providers.get(&b.provider)?;
+    let t = p
+        .token(ResourceRequest {
+            target: "local".into(),
+            resource: Resource { kind: ResourceKind::Gateway, name: plan.gateway.clone() },
+            config,
+            context: provider_context(ws.root(), &plan.base_url()),
+            state: b.state.clone(),
+        })
+        .map_err(plugin_error)?;
+    Ok((plan.gateway_url(), Secret::new(t.access_token)))
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -27,6 +27,10 @@ impl LocalPaths {
     pub fn identities(&self) -> PathBuf {
         self.dir().join("identities.json")
     }
+    /// What each leg's auth provider provisioned (0600: client secrets).
+    pub fn auth(&self) -> PathBuf {
+        self.dir().join("auth.json")
+    }
     /// What the supervisor should run, written by `deploy`.
     pub fn plan(&self) -> PathBuf {
         self.dir().join("plan.json")

@@ -176,3 +176,8 @@ pub fn source_files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A short hex digest of a string.
+pub fn short_hash(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))[..16].to_string()
+}

@@ -62,6 +62,7 @@ pub struct Stack {
     pub plan: RwLock<LocalPlan>,
     pub key: SigningKey,
     pub identities: RwLock<Identities>,
+    pub auth: RwLock<super::AuthFile>,
     pub http: reqwest::Client,
     pub gateway_auth: RwLock<Arc<JwtAuthorizer>>,
     pub servers: RwLock<BTreeMap<String, ServerSlot>>,
@@ -70,45 +71,32 @@ pub struct Stack {
     pub foreground: bool,
 }
 
-/// The authorizer of a realm of this stack: its discovery URL, its one client.
-pub fn realm_authorizer(
-    http: &reqwest::Client,
-    base: &str,
-    ids: &Identities,
-    name: &str,
-) -> Arc<JwtAuthorizer> {
-    let pool = format!("{name}-pool");
-    let client = ids.realm(name).map(|r| r.client_id.clone()).into_iter().collect();
-    Arc::new(JwtAuthorizer::new(
-        AuthorizerConfig {
-            discovery_url: plan::discovery_url(base, &pool),
-            allowed_clients: client,
-            allowed_audience: vec![],
-            allowed_scopes: vec![],
-        },
-        http.clone(),
-    ))
+/// A JWT authorizer for a binding; a binding the local target cannot check gets an
+/// authorizer that refuses everything (deploy refuses such bindings before this point).
+pub fn binding_authorizer(http: &reqwest::Client, b: Option<&super::Binding>) -> Arc<JwtAuthorizer> {
+    let config = b.and_then(|b| super::jwt_config(b).ok()).unwrap_or(AuthorizerConfig {
+        discovery_url: "http://127.0.0.1:0/no-authorizer".into(),
+        allowed_clients: vec!["nobody".into()],
+        allowed_audience: vec![],
+        allowed_scopes: vec![],
+    });
+    Arc::new(JwtAuthorizer::new(config, http.clone()))
 }
 
 impl Stack {
-    /// The outbound credentials of a server's realm (what AgentCore's credential provider
-    /// `{server}-identity` holds).
-    pub fn outbound(&self, ids: &Identities, server: &str) -> ClientCredentials {
-        let realm = ids.realm(server).expect("deploy provisions every server's realm");
-        ClientCredentials {
-            token_endpoint: plan::token_endpoint(&self.base_url, &realm.pool),
-            client_id: realm.client_id.clone(),
-            client_secret: realm.secret(),
-            scope: realm.scope.clone(),
-        }
-    }
-
     /// A new slot for a server, not started yet.
     pub async fn slot(&self, sp: &ServerPlan) -> ServerSlot {
-        let ids = self.identities.read().await;
+        let auth = self.auth.read().await;
+        let binding = auth.servers.get(&sp.name);
+        let creds = binding.and_then(|b| super::binding_client(b).ok()).unwrap_or(ClientCredentials {
+            token_endpoint: "http://127.0.0.1:0/no-client".into(),
+            client_id: String::new(),
+            client_secret: crate::secret::Secret::new(""),
+            scope: String::new(),
+        });
         let upstream = Upstream::new(
             plan::runtime_url(&self.base_url, &sp.runtime),
-            TokenSource::new(self.http.clone(), self.outbound(&ids, &sp.name)),
+            TokenSource::new(self.http.clone(), creds),
         );
         ServerSlot {
             plan: sp.clone(),
@@ -122,7 +110,7 @@ impl Stack {
                 hash: sp.hash.clone(),
             },
             tools: vec![],
-            authorizer: realm_authorizer(&self.http, &self.base_url, &ids, &sp.name),
+            authorizer: binding_authorizer(&self.http, binding),
             upstream: Arc::new(upstream),
             cancel: CancellationToken::new(),
         }

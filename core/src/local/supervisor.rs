@@ -3,11 +3,12 @@
 //! ones with exponential backoff. SIGHUP rereads the plan and restarts only the servers whose
 //! hash changed; SIGTERM or SIGINT stops everything.
 
+use super::AuthFile;
 use super::http::router;
 use super::identity::{Identities, signing_key};
 use super::paths::LocalPaths;
 use super::plan::{self, LocalPlan, ServerPlan, ServerState};
-use super::stack::{Stack, realm_authorizer, stamp};
+use super::stack::{Stack, binding_authorizer, stamp};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -46,13 +47,15 @@ pub async fn run(
         .build()
         .map_err(|e| Error::world(format!("cannot build an HTTP client: {e}")))?;
     let base_url = plan.base_url();
-    let gateway_auth = realm_authorizer(&http, &base_url, &ids, &plan.gateway);
+    let auth = AuthFile::load(&paths)?;
+    let gateway_auth = binding_authorizer(&http, auth.gateway.as_ref());
     let stack = Arc::new(Stack {
         paths: paths.clone(),
         gateway_auth: RwLock::new(gateway_auth),
         plan: RwLock::new(plan.clone()),
         key,
         identities: RwLock::new(ids),
+        auth: RwLock::new(auth),
         http,
         servers: RwLock::new(BTreeMap::new()),
         base_url,
@@ -98,9 +101,14 @@ async fn reload_plan(stack: &Arc<Stack>, paths: &LocalPaths) {
         Ok(Some(p)) => {
             eprintln!("{} reloading (generation {})", stamp(), p.generation);
             if let Ok(ids) = Identities::load(&paths.identities()) {
-                *stack.gateway_auth.write().await =
-                    realm_authorizer(&stack.http, &stack.base_url, &ids, &p.gateway);
                 *stack.identities.write().await = ids;
+            }
+            if let Ok(auth) = AuthFile::load(paths) {
+                if *stack.auth.read().await != auth {
+                    *stack.gateway_auth.write().await =
+                        binding_authorizer(&stack.http, auth.gateway.as_ref());
+                    *stack.auth.write().await = auth;
+                }
             }
             apply(stack, p).await;
         }

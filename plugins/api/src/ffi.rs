@@ -66,7 +66,8 @@ fn envelope<T: Serialize>(r: Result<T, PluginError>) -> Vec<u8> {
         Ok(v) => serde_json::json!({ "ok": v }),
         Err(e) => serde_json::json!({ "error": e }),
     };
-    serde_json::to_vec(&v).unwrap_or_else(|_| br#"{"error":{"message":"cannot encode the response","kind":"world"}}"#.to_vec())
+    serde_json::to_vec(&v)
+        .unwrap_or_else(|_| br#"{"error":{"message":"cannot encode the response","kind":"world"}}"#.to_vec())
 }
 
 fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
