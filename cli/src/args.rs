@@ -52,6 +52,9 @@ pub enum Command {
     Dev(WorkspaceOnly),
     /// Print ready-to-paste configuration for an MCP client.
     Connect(ConnectArgs),
+    /// Auth-provider plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -241,8 +244,36 @@ pub struct ConnectArgs {
     pub common: TargetArgs,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Every auth provider: built-ins, the user's plugin folder, the workspace's [plugins].
+    List {
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Scaffold an auth-provider plugin crate (and register it in mcpkit.toml).
+    New {
+        /// Plugin name (letters, digits and single hyphens).
+        name: String,
+        /// Create `<name>/` here (default: the workspace's `plugins/`, or the current folder).
+        #[arg(long, value_name = "PATH")]
+        dir: Option<PathBuf>,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[command(flatten)]
+        templates: TemplateDirArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
+    /// Check the auth providers against this target.
+    #[arg(long, value_enum, default_value_t)]
+    pub target: Target,
     #[command(flatten)]
     pub workspace: WorkspaceArg,
     #[arg(long)]

@@ -146,7 +146,7 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
         }
         Command::Validate(a) => {
             let ws = workspace(&a.workspace)?;
-            let r = ops::validate::validate(&ws);
+            let r = ops::validate::validate(&ws, target_name(a.target));
             if a.json {
                 p.json(&r);
             } else if r.ok {
@@ -323,10 +323,83 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
             rt.block_on(mcpkit_core::local::supervisor::run(paths, false, None))?;
             Ok(0)
         }
+        Command::Plugin(args::PluginCommand::List { workspace: w, json }) => {
+            // Outside a workspace, the built-ins and the user's folder are still listed.
+            let ws = match &w.workspace {
+                Some(d) => Some(Workspace::load(d)?),
+                None => Workspace::find(&cwd()?).ok(),
+            };
+            let list = ops::plugin::list(ws.as_ref());
+            if json {
+                p.json(&list);
+            } else {
+                for i in &list {
+                    let source = match &i.source {
+                        mcpkit_core::auth::providers::Source::Builtin => "built-in".to_string(),
+                        mcpkit_core::auth::providers::Source::Manifest(path)
+                        | mcpkit_core::auth::providers::Source::User(path) => path.display().to_string(),
+                    };
+                    match &i.error {
+                        Some(e) => p.line(format!("{:<12} BROKEN  {e}", i.name)),
+                        None => {
+                            let caps: Vec<String> =
+                                i.capabilities.iter().map(|c| format!("{c:?}").to_lowercase()).collect();
+                            p.line(format!(
+                                "{:<12} {:<8} {:<17} targets: {:<10} {source}",
+                                i.name,
+                                i.version.as_deref().unwrap_or("?"),
+                                caps.join("+"),
+                                i.targets.join(",")
+                            ))
+                        }
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Plugin(args::PluginCommand::New { name, dir, workspace: w, templates, json }) => {
+            let mut ws = match &w.workspace {
+                Some(d) => Some(Workspace::load(d)?),
+                None => Workspace::find(&cwd()?).ok(),
+            };
+            let dir = match (dir, &ws) {
+                (Some(d), _) => d,
+                (None, Some(ws)) => ws.root().join("plugins"),
+                (None, None) => cwd()?,
+            };
+            let r = ops::plugin::new(ws.as_mut(), &name, &dir, &templates.template_dir)?;
+            if json {
+                p.json(&r);
+            } else {
+                p.line(format!("Created plugin `{}` at {}", r.plugin, r.dir.display()));
+                p.line(format!("Build it: cd {} && cargo build --release", r.dir.display()));
+                if r.registered {
+                    p.line(format!(
+                        "Registered as [plugins.{}] (library: {})",
+                        r.plugin,
+                        r.library.display()
+                    ));
+                } else {
+                    p.line(format!(
+                        "Register it in a workspace's mcpkit.toml: [plugins.{}] path = \"{}\"",
+                        r.plugin,
+                        r.library.display()
+                    ));
+                }
+            }
+            Ok(0)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "mcpkit", &mut std::io::stdout());
             Ok(0)
         }
+    }
+}
+
+fn target_name(t: args::Target) -> &'static str {
+    match t {
+        args::Target::Local => "local",
+        args::Target::Aws => "aws",
     }
 }
 

@@ -282,6 +282,21 @@ impl Workspace {
         self.refresh()
     }
 
+    /// Registers a plugin library under `[plugins.<name>]`.
+    pub fn add_plugin(&mut self, name: &str, path: &str) -> Result<()> {
+        let not_a_table = self.problem_at(&["plugins"], "`plugins` must be a table of plugins");
+        let plugins = self.doc.entry("plugins").or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(true);
+            Item::Table(t)
+        });
+        let plugins = plugins.as_table_mut().ok_or_else(|| Error::input(not_a_table))?;
+        let mut t = Table::new();
+        t.insert("path", value(path));
+        plugins.insert(name, Item::Table(t));
+        self.refresh()
+    }
+
     /// Sets `[targets.aws] region`.
     pub fn set_aws_region(&mut self, region: &str) -> Result<()> {
         let targets = self.doc.entry("targets").or_insert_with(|| {

@@ -5,6 +5,7 @@ pub mod add_server;
 pub mod import;
 pub mod logs;
 pub mod new;
+pub mod plugin;
 pub mod target;
 pub mod templates;
 pub mod validate;

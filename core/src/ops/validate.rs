@@ -1,5 +1,7 @@
-//! `mcpkit validate`: every problem with mcpkit.toml and the files it names, changing nothing.
+//! `mcpkit validate`: every problem with mcpkit.toml, the files it names and the auth
+//! providers it chooses for a target, changing nothing.
 
+use crate::auth::providers::{Providers, problems};
 use crate::error::Problem;
 use crate::manifest::Workspace;
 use serde::Serialize;
@@ -7,11 +9,19 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct ValidateReport {
     pub ok: bool,
+    pub target: String,
     pub servers: usize,
     pub problems: Vec<Problem>,
 }
 
-pub fn validate(ws: &Workspace) -> ValidateReport {
-    let problems = ws.validate();
-    ValidateReport { ok: problems.is_empty(), servers: ws.manifest().servers.len(), problems }
+/// Validates for `target` (`local` or `aws`): auth providers must exist, load, and support it.
+pub fn validate(ws: &Workspace, target: &str) -> ValidateReport {
+    let mut found = ws.validate();
+    found.extend(problems(ws, &Providers::load(Some(ws)), target));
+    ValidateReport {
+        ok: found.is_empty(),
+        target: target.to_string(),
+        servers: ws.manifest().servers.len(),
+        problems: found,
+    }
 }
