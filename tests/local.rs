@@ -228,10 +228,24 @@ async fn the_token_matrix_is_refused_with_401() {
     let url = stack.gateway_url();
     let base = url.trim_end_matches("/mcp").to_string();
     let ids = stack.identities();
-    let gw = &ids["realms"]["calc-pool"];
+    let realm = |kind: &str, name: &str| -> Value {
+        ids["realms"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|r| r["kind"] == kind && r["resource"] == name)
+            .cloned()
+            .unwrap()
+    };
+    let gw = &realm("gateway", "calc");
+    let greeter = realm("runtime", "greeter");
+    // A gateway and a server with the same name get realms of their own.
+    assert_ne!(realm("runtime", "calc")["id"], gw["id"]);
     let pem = std::fs::read(stack.local().join("signing-key.pem")).unwrap();
     let key = EncodingKey::from_rsa_pem(&pem).unwrap();
-    let jwks: Value = reqwest::get(format!("{base}/realms/calc-pool/.well-known/jwks.json"))
+    let gw_id = gw["id"].as_str().unwrap().to_string();
+    let greeter_issuer = format!("{base}/realms/{}", greeter["id"].as_str().unwrap());
+    let jwks: Value = reqwest::get(format!("{base}/realms/{gw_id}/.well-known/jwks.json"))
         .await
         .unwrap()
         .json()
@@ -239,7 +253,7 @@ async fn the_token_matrix_is_refused_with_401() {
         .unwrap();
     let kid = jwks["keys"][0]["kid"].as_str().unwrap().to_string();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let issuer = format!("{base}/realms/calc-pool");
+    let issuer = format!("{base}/realms/{gw_id}");
     let claims = |iss: &str, client: &str, exp: u64| {
         json!({"sub": client, "client_id": client, "scope": "calc-id/invoke", "token_use": "access",
                "iss": iss, "iat": now, "exp": exp})
@@ -272,12 +286,7 @@ async fn the_token_matrix_is_refused_with_401() {
         ),
         (
             "wrong issuer",
-            Some(sign(
-                &claims(&format!("{base}/realms/greeter-pool"), client_id, now + 600),
-                &key,
-                Algorithm::RS256,
-                &kid,
-            )),
+            Some(sign(&claims(&greeter_issuer, client_id, now + 600), &key, Algorithm::RS256, &kid)),
         ),
         (
             "wrong client",
@@ -295,11 +304,7 @@ async fn the_token_matrix_is_refused_with_401() {
         ),
     ];
     let runtime_token = sign(
-        &claims(
-            &format!("{base}/realms/greeter-pool"),
-            ids["realms"]["greeter-pool"]["client_id"].as_str().unwrap(),
-            now + 600,
-        ),
+        &claims(&greeter_issuer, greeter["client_id"].as_str().unwrap(), now + 600),
         &key,
         Algorithm::RS256,
         &kid,

@@ -377,7 +377,11 @@ fn templates_lists_builtins_and_user_templates() {
     r.ok();
     let list: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let names: Vec<&str> = list.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["blank", "calculator", "helloworld", "mine"]);
+    assert_eq!(
+        names,
+        ["blank", "calculator", "helloworld", "mine", "plugin"],
+        "server templates first, then the plugin one"
+    );
     assert!(!names.contains(&"workspace"), "the workspace skeleton is not a server template");
     let text = sb.run(".", &["templates"]);
     assert!(text.stdout.contains("My own"));

@@ -115,8 +115,10 @@ pub struct AwsTarget {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PluginEntry {
-    /// Path of the plugin's shared library.
-    pub path: String,
+    /// Path of the plugin's shared library. Absent: settings for a plugin of that name in the
+    /// user's plugin folder (or a built-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// Settings passed to the plugin.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, serde_json::Value>,

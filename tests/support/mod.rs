@@ -3,7 +3,9 @@
 //! virtualenv with the real `mcp` package.
 #![allow(dead_code)]
 
+pub mod aws;
 pub mod mcp;
+pub mod plugins;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,7 +74,17 @@ impl Sandbox {
 
     /// Runs the binary with `args` in `cwd` and collects its output.
     pub fn run(&self, cwd: &str, args: &[&str]) -> Run {
-        let out: Output = self.cmd(cwd).args(args).output().expect("run mcpkit");
+        self.run_env(cwd, args, &[])
+    }
+
+    /// Same, with extra environment variables.
+    pub fn run_env(&self, cwd: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = self.cmd(cwd);
+        cmd.args(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out: Output = cmd.output().expect("run mcpkit");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -132,7 +144,8 @@ impl Drop for ChildGuard {
 pub fn python_env() -> &'static Path {
     static ENV: OnceLock<PathBuf> = OnceLock::new();
     ENV.get_or_init(|| {
-        let requirements = format!("{}\npytest\nuv\n", mcpkit_core::MCP_REQUIREMENT);
+        let requirements =
+            format!("{}\npytest\nuv\nmoto[server]==5.2.5\nboto3\n", mcpkit_core::MCP_REQUIREMENT);
         let hash = {
             use sha2::Digest;
             hex::encode(sha2::Sha256::digest(requirements.as_bytes()))[..12].to_string()

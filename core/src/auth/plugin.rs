@@ -14,15 +14,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 
-/// A provider in a shared library. The library stays loaded as long as this value lives.
+/// A provider in a shared library. The library is never unloaded: unloading is unreliable
+/// (thread-locals, Go runtimes) and a plugin is small.
 pub struct DylibProvider {
     path: PathBuf,
     vtable: *const VTable,
     description: Description,
-    _lib: libloading::Library,
 }
 
-// The vtable points into the library, which lives as long as `self`; the plugin contract
+// The vtable points into the library, which is never unloaded; the plugin contract
 // requires its functions to be callable from any thread.
 unsafe impl Send for DylibProvider {}
 unsafe impl Sync for DylibProvider {}
@@ -35,8 +35,10 @@ impl DylibProvider {
             return Err(format!("{shown}: no such file"));
         }
         // Loading a library runs its initialisers: that is what registering a plugin trusts.
-        let lib = unsafe { libloading::Library::new(path) }
-            .map_err(|e| format!("{shown} is not a loadable shared library: {e}"))?;
+        let lib: &'static libloading::Library = Box::leak(Box::new(
+            unsafe { libloading::Library::new(path) }
+                .map_err(|e| format!("{shown} is not a loadable shared library: {e}"))?,
+        ));
         let version = unsafe {
             let f: libloading::Symbol<unsafe extern "C" fn() -> u32> =
                 lib.get(SYMBOL_ABI_VERSION).map_err(|_| {
@@ -65,7 +67,7 @@ impl DylibProvider {
                 "{shown}: its function table is for ABI version {table_version}, not {ABI_VERSION}"
             ));
         }
-        let mut p = DylibProvider { path: path.to_path_buf(), vtable, description: placeholder(), _lib: lib };
+        let mut p = DylibProvider { path: path.to_path_buf(), vtable, description: placeholder() };
         p.description = p.invoke::<(), Description>("describe", None).map_err(|e| e.message)?;
         Ok(p)
     }

@@ -90,13 +90,33 @@ impl Providers {
         }
         if let Some(ws) = ws {
             for (name, p) in &ws.manifest().plugins {
-                let path = ws.resolve(&p.path);
-                let provider = load_dylib(&path);
-                let config = p.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-                entries.insert(
-                    name.clone(),
-                    Entry { name: name.clone(), source: Source::Manifest(path), provider, config },
-                );
+                let config: serde_json::Map<String, serde_json::Value> =
+                    p.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                match &p.path {
+                    Some(path) => {
+                        let path = ws.resolve(path);
+                        let provider = load_dylib(&path);
+                        let entry =
+                            Entry { name: name.clone(), source: Source::Manifest(path), provider, config };
+                        entries.insert(name.clone(), entry);
+                    }
+                    // Settings for a plugin found elsewhere (the user's folder, a built-in).
+                    None => match entries.get_mut(name) {
+                        Some(e) => e.config = config,
+                        None => {
+                            let err = format!(
+                                "`[plugins.{name}]` has no `path`, and no plugin named `{name}` is in the user's plugin folder"
+                            );
+                            let entry = Entry {
+                                name: name.clone(),
+                                source: Source::Manifest(PathBuf::new()),
+                                provider: Err(err),
+                                config,
+                            };
+                            entries.insert(name.clone(), entry);
+                        }
+                    },
+                }
             }
         }
         Providers { entries }

@@ -59,11 +59,11 @@ async fn openid_configuration(State(stack): State<Arc<Stack>>, Path(pool): Path<
     let Some(r) = realm(&stack, &pool).await else {
         return json_error(StatusCode::NOT_FOUND, "not_found", "no such realm");
     };
-    let issuer = plan::issuer_url(&stack.base_url, &r.pool);
+    let issuer = plan::issuer_url(&stack.base_url, &r.id);
     Json(serde_json::json!({
         "issuer": issuer,
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "token_endpoint": plan::token_endpoint(&stack.base_url, &r.pool),
+        "token_endpoint": plan::token_endpoint(&stack.base_url, &r.id),
         "response_types_supported": ["token"],
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
@@ -134,7 +134,7 @@ async fn token(
         }
     }
     let ttl = stack.plan.read().await.token_ttl_secs;
-    match stack.key.mint(&plan::issuer_url(&stack.base_url, &r.pool), &r.client_id, &r.scope, ttl) {
+    match stack.key.mint(&plan::issuer_url(&stack.base_url, &r.id), &r.client_id, &r.scope, ttl) {
         Ok(t) => (
             [(header::CACHE_CONTROL, "no-store")],
             Json(
@@ -150,15 +150,26 @@ fn decode_component(s: &str) -> String {
     percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
+/// The issuer a binding's authorizer trusts (its discovery URL without the well-known part).
+fn issuer_of(b: Option<&super::Binding>) -> Option<String> {
+    match &b?.authorizer {
+        mcpkit_plugin_api::Authorizer::Jwt { discovery_url, .. } => {
+            discovery_url.split("/.well-known/").next().map(str::to_string)
+        }
+        mcpkit_plugin_api::Authorizer::Iam => None,
+    }
+}
+
 async fn gateway_metadata(State(stack): State<Arc<Stack>>) -> Response {
     let plan = stack.plan.read().await;
-    let pool = format!("{}-pool", plan.gateway);
-    let scope = stack.identities.read().await.realms.get(&pool).map(|r| r.scope.clone()).unwrap_or_default();
+    let auth = stack.auth.read().await;
+    let scopes =
+        auth.gateway.as_ref().and_then(|b| b.client.as_ref()).map(|c| c.scopes.clone()).unwrap_or_default();
     Json(serde_json::json!({
         "resource": plan.gateway_url(),
-        "authorization_servers": [plan.issuer(&pool)],
+        "authorization_servers": issuer_of(auth.gateway.as_ref()).into_iter().collect::<Vec<_>>(),
         "bearer_methods_supported": ["header"],
-        "scopes_supported": [scope],
+        "scopes_supported": scopes,
         "resource_name": format!("mcpkit local gateway {}", plan.gateway),
     }))
     .into_response()
@@ -169,10 +180,10 @@ async fn runtime_metadata(State(stack): State<Arc<Stack>>, Path(runtime): Path<S
     let Some(slot) = servers.values().find(|s| s.plan.runtime == runtime) else {
         return json_error(StatusCode::NOT_FOUND, "not_found", "no such runtime");
     };
-    let pool = format!("{}-pool", slot.plan.name);
+    let auth = stack.auth.read().await;
     Json(serde_json::json!({
         "resource": plan::runtime_url(&stack.base_url, &runtime),
-        "authorization_servers": [plan::issuer_url(&stack.base_url, &pool)],
+        "authorization_servers": issuer_of(auth.servers.get(&slot.plan.name)).into_iter().collect::<Vec<_>>(),
         "bearer_methods_supported": ["header"],
     }))
     .into_response()

@@ -18,6 +18,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// One realm (the local counterpart of a Cognito user pool).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Realm {
+    /// Like a Cognito pool id (`local_AbC123xyz`): it is in the issuer URL. Realms are keyed
+    /// by id, not name, so a gateway and a server of the same name never share one.
+    pub id: String,
+    /// `gateway` or `runtime`.
+    pub kind: String,
+    /// The gateway's or server's name.
+    pub resource: String,
     pub pool: String,
     pub resource_server: String,
     pub scope: String,
@@ -33,7 +40,7 @@ impl Realm {
     }
 }
 
-/// All realms of a workspace, by pool name.
+/// All realms of a workspace, by id.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Identities {
     pub realms: BTreeMap<String, Realm>,
@@ -64,31 +71,36 @@ impl Identities {
         crate::fs::write_secret(path, &json)
     }
 
-    /// Makes sure a realm exists for `name` (a gateway or a server); returns true when it was
-    /// created now.
-    pub fn ensure(&mut self, name: &str) -> bool {
-        let pool = format!("{name}-pool");
-        if self.realms.contains_key(&pool) {
-            return false;
+    /// The realm protecting resource `name` of `kind` (`gateway` or `runtime`), created if
+    /// missing; the flag says whether it was created now.
+    pub fn ensure(&mut self, kind: &str, name: &str) -> (bool, Realm) {
+        if let Some(r) = self.find(kind, name) {
+            return (false, r.clone());
         }
         let resource_server = format!("{name}-id");
-        self.realms.insert(
-            pool.clone(),
-            Realm {
-                pool,
-                scope: format!("{resource_server}/{}", names::SCOPE),
-                resource_server,
-                client_name: format!("{name}-client"),
-                // Cognito-like: 26 lower-case characters for ids, 51 for secrets.
-                client_id: random_string(26, LOWER_ALNUM),
-                client_secret: random_string(51, ALNUM),
-            },
-        );
-        true
+        let realm = Realm {
+            id: format!("local_{}", random_string(9, ALNUM)),
+            kind: kind.to_string(),
+            resource: name.to_string(),
+            pool: format!("{name}-pool"),
+            scope: format!("{resource_server}/{}", names::SCOPE),
+            resource_server,
+            client_name: format!("{name}-client"),
+            // Cognito-like: 26 lower-case characters for ids, 51 for secrets.
+            client_id: random_string(26, LOWER_ALNUM),
+            client_secret: random_string(51, ALNUM),
+        };
+        self.realms.insert(realm.id.clone(), realm.clone());
+        (true, realm)
     }
 
-    pub fn realm(&self, name: &str) -> Option<&Realm> {
-        self.realms.get(&format!("{name}-pool"))
+    pub fn find(&self, kind: &str, name: &str) -> Option<&Realm> {
+        self.realms.values().find(|r| r.kind == kind && r.resource == name)
+    }
+
+    pub fn remove(&mut self, kind: &str, name: &str) -> bool {
+        let id = self.find(kind, name).map(|r| r.id.clone());
+        id.is_some_and(|id| self.realms.remove(&id).is_some())
     }
 }
 

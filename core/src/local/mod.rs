@@ -434,7 +434,7 @@ pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
         gateway: plan.gateway.clone(),
         gateway_url: plan.gateway_url(),
         token_endpoint: creds.token_endpoint.clone(),
-        discovery_url: plan::discovery_url(&plan.base_url(), &format!("{}-pool", plan.gateway)),
+        discovery_url: gateway_discovery(&paths)?,
         client_id: creds.client_id.clone(),
         client_secret: creds.client_secret.expose().to_string(),
         scope: creds.scope.clone(),
@@ -448,7 +448,7 @@ pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
         gateway_url: plan.gateway_url(),
         token_endpoint: creds.token_endpoint,
         discovery_url: file.discovery_url,
-        user_pool: format!("{}-pool", plan.gateway),
+        user_pool: gateway_pool(&paths, &plan),
         client_id: Secret::new(creds.client_id),
         client_secret: creds.client_secret,
         access_token: token.access_token,
@@ -478,6 +478,24 @@ fn server_reports(plan: &LocalPlan, status: &Status) -> Vec<ServerReport> {
             }
         })
         .collect()
+}
+
+/// The discovery URL of the gateway's authorizer.
+fn gateway_discovery(paths: &LocalPaths) -> Result<String> {
+    match AuthFile::load(paths)?.gateway.map(|b| b.authorizer) {
+        Some(Authorizer::Jwt { discovery_url, .. }) => Ok(discovery_url),
+        _ => Err(Error::world("the gateway has no JWT authorizer")),
+    }
+}
+
+/// The gateway's pool, as the original toolkit shows it: the provider's pool id when it has
+/// one, else `{gateway}-pool`.
+fn gateway_pool(paths: &LocalPaths, plan: &LocalPlan) -> String {
+    AuthFile::load(paths)
+        .ok()
+        .and_then(|a| a.gateway)
+        .and_then(|b| b.state.get("pool_id").and_then(|v| v.as_str()).map(str::to_string))
+        .unwrap_or_else(|| format!("{}-pool", plan.gateway))
 }
 
 /// The gateway's client credentials, as its auth provider provisioned them.
@@ -618,7 +636,7 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
         running: st.is_some(),
         pid: st.as_ref().map(|s| s.pid),
         gateway_url: Some(plan.gateway_url()),
-        token_endpoint: Some(plan::token_endpoint(&plan.base_url(), &format!("{}-pool", plan.gateway))),
+        token_endpoint: gateway_credentials(&paths, &plan).ok().map(|c| c.token_endpoint),
         servers: server_reports(&plan, st.as_ref().unwrap_or(&empty)),
     })
 }
@@ -660,6 +678,8 @@ pub struct DestroyReport {
     pub target: &'static str,
     pub stopped: bool,
     pub removed: Vec<PathBuf>,
+    /// What providers could not release (reported, not fatal: the local state is gone anyway).
+    pub teardown_errors: Vec<String>,
 }
 
 pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
@@ -683,6 +703,35 @@ pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
         }
         stopped = true;
     }
+    // Each leg's provider tears down what it provisioned (the `local` provider's realms go
+    // with the folder below anyway; a plugin may have something of its own to release).
+    let mut teardown_errors = Vec::new();
+    if let Ok(auth) = AuthFile::load(&paths) {
+        let providers = Providers::load(Some(ws));
+        let base = plan::read_json::<LocalPlan>(&paths.plan())
+            .ok()
+            .flatten()
+            .map(|p| p.base_url())
+            .unwrap_or_default();
+        let legs = auth
+            .gateway
+            .iter()
+            .map(|b| (ResourceKind::Gateway, ws.manifest().gateway.name.clone(), b))
+            .chain(auth.servers.iter().map(|(n, b)| (ResourceKind::Runtime, n.clone(), b)));
+        for (kind, name, b) in legs {
+            let Ok((p, config)) = providers.get(&b.provider) else { continue };
+            let r = p.teardown(ResourceRequest {
+                target: "local".into(),
+                resource: Resource { kind, name: name.clone() },
+                config,
+                context: provider_context(ws.root(), &base),
+                state: b.state.clone(),
+            });
+            if let Err(e) = r {
+                teardown_errors.push(format!("{name}: {}", e.message));
+            }
+        }
+    }
     let mut removed = Vec::new();
     if paths.dir().exists() {
         std::fs::remove_dir_all(paths.dir()).map_err(|e| Error::io("remove", &paths.dir(), e))?;
@@ -696,5 +745,5 @@ pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
             }
         }
     }
-    Ok(DestroyReport { target: "local", stopped, removed })
+    Ok(DestroyReport { target: "local", stopped, removed, teardown_errors })
 }

@@ -9,11 +9,18 @@ use crate::auth::oauth::{ClientCredentials, client_credentials};
 use crate::secret::Secret;
 use mcpkit_plugin_api::{
     AuthProvider, Authorizer, Capability, Client, Description, PluginError, ProvisionRequest,
-    ProvisionResponse, ResourceRequest, TokenResponse,
+    ProvisionResponse, ResourceKind, ResourceRequest, TokenResponse,
 };
 use std::path::PathBuf;
 
 pub struct LocalProvider;
+
+fn kind(k: &ResourceKind) -> &'static str {
+    match k {
+        ResourceKind::Gateway => "gateway",
+        ResourceKind::Runtime => "runtime",
+    }
+}
 
 fn context(ctx: &serde_json::Map<String, serde_json::Value>) -> Result<(LocalPaths, String), PluginError> {
     let ws = ctx.get("workspace").and_then(|v| v.as_str());
@@ -40,13 +47,13 @@ impl AuthProvider for LocalProvider {
     fn provision(&self, r: ProvisionRequest) -> Result<ProvisionResponse, PluginError> {
         let (paths, base) = context(&r.context)?;
         let mut ids = Identities::load(&paths.identities()).map_err(|e| PluginError::world(e.to_string()))?;
-        if ids.ensure(&r.resource.name) {
+        let (created, realm) = ids.ensure(kind(&r.resource.kind), &r.resource.name);
+        if created {
             ids.save(&paths.identities()).map_err(|e| PluginError::world(e.to_string()))?;
         }
-        let realm = ids.realm(&r.resource.name).expect("just ensured");
         Ok(ProvisionResponse {
             authorizer: Authorizer::Jwt {
-                discovery_url: plan::discovery_url(&base, &realm.pool),
+                discovery_url: plan::discovery_url(&base, &realm.id),
                 allowed_clients: vec![realm.client_id.clone()],
                 allowed_audience: vec![],
                 allowed_scopes: vec![],
@@ -54,21 +61,21 @@ impl AuthProvider for LocalProvider {
             client: Some(Client {
                 client_id: realm.client_id.clone(),
                 client_secret: realm.client_secret.clone(),
-                token_endpoint: plan::token_endpoint(&base, &realm.pool),
+                token_endpoint: plan::token_endpoint(&base, &realm.id),
                 scopes: vec![realm.scope.clone()],
             }),
-            state: serde_json::json!({ "pool": realm.pool }),
+            state: serde_json::json!({ "pool_id": realm.id, "pool": realm.pool }),
         })
     }
 
     fn token(&self, r: ResourceRequest) -> Result<TokenResponse, PluginError> {
         let (paths, base) = context(&r.context)?;
         let ids = Identities::load(&paths.identities()).map_err(|e| PluginError::world(e.to_string()))?;
-        let realm = ids.realm(&r.resource.name).ok_or_else(|| {
+        let realm = ids.find(kind(&r.resource.kind), &r.resource.name).ok_or_else(|| {
             PluginError::world(format!("no identity for `{}`; run `mcpkit deploy`", r.resource.name))
         })?;
         let creds = ClientCredentials {
-            token_endpoint: plan::token_endpoint(&base, &realm.pool),
+            token_endpoint: plan::token_endpoint(&base, &realm.id),
             client_id: realm.client_id.clone(),
             client_secret: Secret::new(realm.client_secret.clone()),
             scope: realm.scope.clone(),
@@ -89,7 +96,7 @@ impl AuthProvider for LocalProvider {
     fn teardown(&self, r: ResourceRequest) -> Result<(), PluginError> {
         let (paths, _) = context(&r.context)?;
         let mut ids = Identities::load(&paths.identities()).map_err(|e| PluginError::world(e.to_string()))?;
-        if ids.realms.remove(&format!("{}-pool", r.resource.name)).is_some() {
+        if ids.remove(kind(&r.resource.kind), &r.resource.name) {
             ids.save(&paths.identities()).map_err(|e| PluginError::world(e.to_string()))?;
         }
         Ok(())
