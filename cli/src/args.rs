@@ -32,8 +32,8 @@ pub enum Command {
     Templates(TemplatesArgs),
     /// Turn the original toolkit's command line into a workspace's mcpkit.toml.
     Import(ImportArgs),
-    /// Check mcpkit.toml and every server without changing anything.
-    Validate(ValidateArgs),
+    /// Check mcpkit.toml, every server, and the auth providers for a target, changing nothing.
+    Validate(TargetArgs),
     /// Deploy the workspace: locally (default) or to Amazon Bedrock AgentCore.
     Deploy(DeployArgs),
     /// State of every server and the gateway.
@@ -173,6 +173,7 @@ pub enum Target {
 
 #[derive(Debug, Args)]
 pub struct TargetArgs {
+    /// Where: `local` (this machine, the default) or `aws`.
     #[arg(long, value_enum, default_value_t)]
     pub target: Target,
     #[command(flatten)]
@@ -267,15 +268,4 @@ pub enum PluginCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Debug, Args)]
-pub struct ValidateArgs {
-    /// Check the auth providers against this target.
-    #[arg(long, value_enum, default_value_t)]
-    pub target: Target,
-    #[command(flatten)]
-    pub workspace: WorkspaceArg,
-    #[arg(long)]
-    pub json: bool,
 }

@@ -273,41 +273,34 @@ impl Workspace {
                 .hint("choose another name, or remove the existing entry from mcpkit.toml first"),
             ));
         }
-        let not_a_table = self.problem_at(&["servers"], "`servers` must be a table of servers");
-        let servers = self.doc.entry("servers").or_insert_with(|| {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            Item::Table(t)
-        });
-        let servers = servers.as_table_mut().ok_or_else(|| Error::input(not_a_table))?;
-        servers.insert(name, Item::Table(server_table(server)));
+        self.top_table("servers")?.insert(name, Item::Table(server_table(server)));
         self.refresh()
     }
 
     /// Registers a plugin library under `[plugins.<name>]`.
     pub fn add_plugin(&mut self, name: &str, path: &str) -> Result<()> {
-        let not_a_table = self.problem_at(&["plugins"], "`plugins` must be a table of plugins");
-        let plugins = self.doc.entry("plugins").or_insert_with(|| {
-            let mut t = Table::new();
-            t.set_implicit(true);
-            Item::Table(t)
-        });
-        let plugins = plugins.as_table_mut().ok_or_else(|| Error::input(not_a_table))?;
         let mut t = Table::new();
         t.insert("path", value(path));
-        plugins.insert(name, Item::Table(t));
+        self.top_table("plugins")?.insert(name, Item::Table(t));
         self.refresh()
     }
 
     /// Sets `[targets.aws] region`.
     pub fn set_aws_region(&mut self, region: &str) -> Result<()> {
-        let targets = self.doc.entry("targets").or_insert_with(|| {
+        self.top_table("targets")?["aws"]["region"] = value(region);
+        self.refresh()
+    }
+
+    /// A top-level table of the document (`[servers]`, `[plugins]`, ...), created implicit
+    /// (no header of its own) when missing.
+    fn top_table(&mut self, key: &str) -> Result<&mut Table> {
+        let not_a_table = self.problem_at(&[key], format!("`{key}` must be a table"));
+        let item = self.doc.entry(key).or_insert_with(|| {
             let mut t = Table::new();
             t.set_implicit(true);
             Item::Table(t)
         });
-        targets["aws"]["region"] = value(region);
-        self.refresh()
+        item.as_table_mut().ok_or_else(|| Error::input(not_a_table))
     }
 
     /// Re-derives text and typed view from the edited document.
