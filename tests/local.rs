@@ -148,6 +148,32 @@ impl Stack {
     }
 }
 
+/// A blocking `tools/list` POST with an Authorization header; returns the status.
+mod reqwest {
+    pub use ::reqwest::*;
+    pub fn blocking_post_status(url: &str, authorization: &str) -> u16 {
+        let (url, authorization) = (url.to_string(), authorization.to_string());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                ::reqwest::Client::new()
+                    .post(&url)
+                    .header("Authorization", authorization)
+                    .header("Accept", "application/json, text/event-stream")
+                    .header("MCP-Protocol-Version", "2025-06-18")
+                    .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .join()
+        .unwrap()
+    }
+}
+
 fn port_of(url: &str) -> u16 {
     url.split(':').nth(2).unwrap().split('/').next().unwrap().parse().unwrap()
 }
@@ -456,6 +482,41 @@ fn redeploy_is_a_no_op_and_a_change_restarts_only_its_server() {
     let r = stack.run(&["call", "greeter-target___greet", "--args", r#"{"name": "Cy"}"#]);
     r.ok();
     assert!(r.stdout.contains("Hi, Cy!"), "{}", r.stdout);
+
+    // Ready-to-paste client configuration carries the gateway URL and a working token.
+    let url = stack.gateway_url();
+    let vscode = stack.run(&["connect", "vscode"]);
+    vscode.ok();
+    let config: Value = serde_json::from_str(&vscode.stdout).unwrap();
+    let entry = &config["servers"]["mcpkit-calc"];
+    assert_eq!(entry["type"], "http");
+    assert_eq!(entry["url"], url.as_str());
+    let bearer = entry["headers"]["Authorization"].as_str().unwrap().to_string();
+    assert!(vscode.stderr.contains(".vscode/mcp.json"), "{}", vscode.stderr);
+    let resp = reqwest::blocking_post_status(&url, &bearer);
+    assert_eq!(resp, 200, "the pasted token works");
+    let code = stack.run(&["connect", "claude-code"]);
+    code.ok();
+    assert!(code.stdout.starts_with(&format!(
+        "claude mcp add --transport http mcpkit-calc {url} --header 'Authorization: Bearer "
+    )));
+    let desktop: Value = serde_json::from_str(&stack.run(&["connect", "claude-desktop"]).stdout).unwrap();
+    assert_eq!(desktop["mcpServers"]["mcpkit-calc"]["args"][2], url.as_str());
+    for client in ["cursor", "amazon-q"] {
+        let c: Value = serde_json::from_str(&stack.run(&["connect", client]).stdout).unwrap();
+        assert_eq!(c["mcpServers"]["mcpkit-calc"]["url"], url.as_str(), "{client}");
+    }
+    // Logs: one server's, or all with prefixes.
+    let logs = stack.run(&["logs", "greeter"]);
+    logs.ok();
+    assert!(logs.stdout.contains("Uvicorn running"), "{}", logs.stdout);
+    let all = stack.run(&["logs"]);
+    assert!(
+        all.stdout.contains("  supervisor | ") && all.stdout.contains("     greeter | "),
+        "{}",
+        all.stdout
+    );
+    stack.run(&["logs", "nope"]).input_error().stderr_has("no server `nope`");
 }
 
 #[test]
