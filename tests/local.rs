@@ -661,3 +661,24 @@ fn dev_runs_in_the_foreground_reloads_on_change_and_stops_on_ctrl_c() {
     let out = lines.lock().unwrap().join("\n");
     assert!(out.contains("calc |"), "server output is multiplexed with a prefix:\n{out}");
 }
+
+#[test]
+fn a_server_that_cannot_start_fails_the_deploy_with_its_log() {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    let ws = sb.path().join("calc");
+    let stack = Stack { sb, ws };
+    let path = stack.ws.join("servers/calc/server.py");
+    let code = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("raise SystemExit('missing DATABASE_URL')\n{code}")).unwrap();
+    let start = Instant::now();
+    let r = stack.run(&["deploy", "--timeout", "60"]);
+    assert_eq!(r.code, 1, "a failing server is a failure of the world, not of the input:\n{}", r.stderr);
+    assert!(r.stderr.contains("server `calc` keeps failing"), "{}", r.stderr);
+    assert!(r.stderr.contains("missing DATABASE_URL"), "the server's own words are shown:\n{}", r.stderr);
+    assert!(start.elapsed() < Duration::from_secs(45), "it fails early, not at the timeout");
+    // Fixed, the next deploy brings it up.
+    std::fs::write(&path, code).unwrap();
+    stack.run(&["deploy"]).ok();
+    stack.run(&["call", "calc-target___add", "--args", r#"{"a": 1, "b": 1}"#]).ok();
+}
