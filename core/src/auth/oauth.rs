@@ -118,10 +118,10 @@ impl TokenSource {
 
     pub async fn token(&self) -> Result<Token> {
         let mut cached = self.cached.lock().await;
-        if let Some(t) = cached.as_ref() {
-            if !t.expires_within(Duration::from_secs(300)) {
-                return Ok(t.clone());
-            }
+        if let Some(t) = cached.as_ref()
+            && !t.expires_within(Duration::from_secs(300))
+        {
+            return Ok(t.clone());
         }
         let t = client_credentials(&self.http, &self.creds).await?;
         *cached = Some(t.clone());

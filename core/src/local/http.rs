@@ -128,10 +128,10 @@ async fn token(
             "only client_credentials is supported",
         );
     }
-    if let Some(scope) = form.get("scope").filter(|s| !s.trim().is_empty()) {
-        if scope.split_whitespace().any(|s| s != r.scope) {
-            return json_error(StatusCode::BAD_REQUEST, "invalid_scope", "scope not allowed for this client");
-        }
+    if let Some(scope) = form.get("scope").filter(|s| !s.trim().is_empty())
+        && scope.split_whitespace().any(|s| s != r.scope)
+    {
+        return json_error(StatusCode::BAD_REQUEST, "invalid_scope", "scope not allowed for this client");
     }
     let ttl = stack.plan.read().await.token_ttl_secs;
     match stack.key.mint(&plan::issuer_url(&stack.base_url, &r.id), &r.client_id, &r.scope, ttl) {

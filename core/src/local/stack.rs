@@ -30,10 +30,11 @@ impl Upstream {
     /// A connected client whose token is not about to expire.
     pub async fn client(&self) -> crate::Result<Arc<mcp::Client>> {
         let mut guard = self.client.lock().await;
-        if let Some((c, t)) = guard.as_ref() {
-            if !t.expires_within(Duration::from_secs(300)) && !c.is_transport_closed() {
-                return Ok(c.clone());
-            }
+        if let Some((c, t)) = guard.as_ref()
+            && !t.expires_within(Duration::from_secs(300))
+            && !c.is_transport_closed()
+        {
+            return Ok(c.clone());
         }
         let token = self.tokens.token().await?;
         let c = Arc::new(mcp::connect(&self.url, Some(&token.access_token), Lifecycle::Auto).await?);

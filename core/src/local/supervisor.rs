@@ -103,12 +103,11 @@ async fn reload_plan(stack: &Arc<Stack>, paths: &LocalPaths) {
             if let Ok(ids) = Identities::load(&paths.identities()) {
                 *stack.identities.write().await = ids;
             }
-            if let Ok(auth) = AuthFile::load(paths) {
-                if *stack.auth.read().await != auth {
-                    *stack.gateway_auth.write().await =
-                        binding_authorizer(&stack.http, auth.gateway.as_ref());
-                    *stack.auth.write().await = auth;
-                }
+            if let Ok(auth) = AuthFile::load(paths)
+                && *stack.auth.read().await != auth
+            {
+                *stack.gateway_auth.write().await = binding_authorizer(&stack.http, auth.gateway.as_ref());
+                *stack.auth.write().await = auth;
             }
             apply(stack, p).await;
         }

@@ -79,10 +79,10 @@ pub fn import(opts: &ImportOptions) -> Result<ImportReport> {
         ws.set_aws_region(region)?;
     }
     ws.ensure_valid()?;
-    if !opts.dir.join(".gitignore").exists() {
-        if let Some((_, b)) = rendered.iter().find(|(p, _)| p.as_os_str() == ".gitignore") {
-            crate::fs::write_atomic(&opts.dir.join(".gitignore"), b)?;
-        }
+    if !opts.dir.join(".gitignore").exists()
+        && let Some((_, b)) = rendered.iter().find(|(p, _)| p.as_os_str() == ".gitignore")
+    {
+        crate::fs::write_atomic(&opts.dir.join(".gitignore"), b)?;
     }
     ws.save()?;
     Ok(ImportReport {

@@ -79,12 +79,12 @@ pub fn new(
                 .field("<name>"),
         ));
     }
-    if let Some(ws) = ws.as_deref() {
-        if ws.manifest().plugins.contains_key(name) {
-            return Err(Error::input(
-                ws.problem_at(&["plugins", name], format!("a plugin named `{name}` is already registered")),
-            ));
-        }
+    if let Some(ws) = ws.as_deref()
+        && ws.manifest().plugins.contains_key(name)
+    {
+        return Err(Error::input(
+            ws.problem_at(&["plugins", name], format!("a plugin named `{name}` is already registered")),
+        ));
     }
     let crate_name = format!("mcpkit_plugin_{}", name.replace('-', "_"));
     let registry = Registry::load(template_dirs)?;
