@@ -425,6 +425,7 @@ async fn a_killed_server_is_restarted_while_the_others_keep_answering() {
     // While it is down: its tools drop out, its calls fail clearly, the others answer.
     let start = Instant::now();
     let mut saw_down = false;
+    let mut saw_error = false;
     while start.elapsed() < Duration::from_secs(20) {
         let names: Vec<String> = mcp::tools(&c).await.into_iter().map(|t| t.name.to_string()).collect();
         let greet = mcp::call(&c, "greeter-target___greet", json!({"name": "Bo"})).await;
@@ -436,14 +437,20 @@ async fn a_killed_server_is_restarted_while_the_others_keep_answering() {
         if !names.iter().any(|n| n.starts_with("calc-target___")) {
             saw_down = true;
             let r = mcp::call(&c, "calc-target___add", json!({"a": 1, "b": 1})).await;
-            assert_eq!(r.is_error, Some(true));
-            assert!(format!("{:?}", r.content).contains("not available"), "{r:?}");
-        } else if saw_down {
+            if r.is_error == Some(true) {
+                assert!(format!("{:?}", r.content).contains("not available"), "{r:?}");
+                saw_error = true;
+            } else {
+                // It came back between the listing and the call: then it must answer right.
+                assert_eq!(mcp::result_json(&r), json!({"result": 2.0}));
+            }
+        } else if saw_down && saw_error {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(saw_down, "the killed target's tools should drop out of the listing while it restarts");
+    assert!(saw_error, "a call to the target while it is down should fail with a clear message");
     stack.wait_until("calc restarted", Duration::from_secs(30), |st| {
         st["servers"]
             .as_array()
