@@ -517,7 +517,7 @@ async fn check_gateway(
     let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::world(e.to_string()))?;
     let token = oauth::client_credentials(&http, &creds).await?;
     let client =
-        crate::mcp::connect(&plan.gateway_url(), Some(&token.access_token), crate::mcp::Lifecycle::Auto)
+        crate::mcp::connect(&plan.gateway_url(), Some(&token.access_token), crate::mcp::Lifecycle::Modern)
             .await?;
     let tools = client
         .list_all_tools()
@@ -599,7 +599,7 @@ fn wait_ready(paths: &LocalPaths, plan: &LocalPlan, timeout: Duration) -> Result
                 timeout.as_secs()
             )));
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -327,7 +327,7 @@ async fn wait_ready(stack: &Arc<Stack>, sp: &ServerPlan, port: u16) -> Result<us
         if Instant::now() > deadline {
             return Err(Error::world("the server did not listen within 60 s"));
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let upstream = stack.servers.read().await.get(&sp.name).map(|s| s.upstream.clone());
     let upstream = upstream.ok_or_else(|| Error::world("the server was removed"))?;
@@ -355,7 +355,7 @@ async fn wait_ready(stack: &Arc<Stack>, sp: &ServerPlan, port: u16) -> Result<us
             Err(e) => {
                 upstream.reset().await;
                 last = Some(e);
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
     }
