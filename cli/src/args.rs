@@ -228,19 +228,13 @@ pub struct DestroyArgs {
     pub yes: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum McpClient {
-    ClaudeDesktop,
-    ClaudeCode,
-    Vscode,
-    Cursor,
-    AmazonQ,
-}
-
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    #[arg(value_enum)]
-    pub client: McpClient,
+    /// claude-desktop, claude-code, vscode, cursor or amazon-q.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(
+        mcpkit_core::ops::target::McpClient::ALL.map(|(name, _)| name)
+    ))]
+    pub client: String,
     #[command(flatten)]
     pub common: TargetArgs,
 }

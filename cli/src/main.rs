@@ -300,13 +300,7 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
         }
         Command::Connect(a) => {
             let ws = workspace(&a.common.workspace)?;
-            let client = match a.client {
-                args::McpClient::ClaudeDesktop => ops::target::McpClient::ClaudeDesktop,
-                args::McpClient::ClaudeCode => ops::target::McpClient::ClaudeCode,
-                args::McpClient::Vscode => ops::target::McpClient::Vscode,
-                args::McpClient::Cursor => ops::target::McpClient::Cursor,
-                args::McpClient::AmazonQ => ops::target::McpClient::AmazonQ,
-            };
+            let client = ops::target::McpClient::from_name(&a.client).expect("clap checked the name");
             let c = ops::target::connect(&ws, target(a.common.target), client)?;
             if a.common.json {
                 p.json(&c);

@@ -171,7 +171,8 @@ pub fn provider_context(root: &Path, base_url: &str) -> serde_json::Map<String, 
     m
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+/// A single-threaded async runtime for the blocking operations that talk HTTP.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

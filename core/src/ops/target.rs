@@ -2,6 +2,7 @@
 //! tools, call, connect. Each target says where its gateway is and how to get a token for it.
 
 use crate::error::{Error, Problem, Result};
+use crate::local::runtime;
 use crate::manifest::Workspace;
 use crate::secret::Secret;
 use serde::Serialize;
@@ -29,13 +30,6 @@ pub fn gateway_token(ws: &Workspace, target: Target) -> Result<(String, Secret)>
         Target::Local => crate::local::token(ws),
         Target::Aws => Err(aws_unavailable()),
     }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::world(format!("cannot start an async runtime: {e}")))
 }
 
 /// The deployed gateway's tools, as the gateway describes them.
@@ -78,6 +72,21 @@ pub enum McpClient {
     Vscode,
     Cursor,
     AmazonQ,
+}
+
+impl McpClient {
+    /// Every client, by the name the command line uses.
+    pub const ALL: [(&'static str, McpClient); 5] = [
+        ("claude-desktop", McpClient::ClaudeDesktop),
+        ("claude-code", McpClient::ClaudeCode),
+        ("vscode", McpClient::Vscode),
+        ("cursor", McpClient::Cursor),
+        ("amazon-q", McpClient::AmazonQ),
+    ];
+
+    pub fn from_name(name: &str) -> Option<McpClient> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    }
 }
 
 /// Ready-to-paste configuration for a client: what to paste, and where.
