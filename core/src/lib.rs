@@ -13,6 +13,7 @@
 //! - [`ops`]: the commands.
 
 pub mod auth;
+pub mod aws;
 pub mod engine;
 pub mod error;
 pub mod fs;
