@@ -367,6 +367,11 @@ async fn the_token_matrix_is_refused_with_401() {
     assert_eq!(post(runtime.clone(), Some(&good)).await.unwrap().status(), 401);
     assert_eq!(post(runtime.clone(), Some(&runtime_token)).await.unwrap().status(), 200);
     assert_eq!(post(url.clone(), Some(&runtime_token)).await.unwrap().status(), 401);
+    // A runtime endpoint is a whole MCP endpoint: with its own realm's token, tools answer.
+    let rt = mcp::connect(&runtime, Some(&runtime_token), Era::Legacy).await.unwrap();
+    let r = mcp::call(&rt, "greet", json!({"name": "Di"})).await;
+    assert_eq!(mcp::result_json(&r), json!({"result": "Hello, Di!"}));
+    let _ = rt.cancel().await;
     // RFC 9728 metadata points at the gateway realm's issuer.
     let prm: Value = reqwest::get(format!("{base}/.well-known/oauth-protected-resource/mcp"))
         .await

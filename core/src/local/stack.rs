@@ -15,16 +15,30 @@ use std::time::Duration;
 use tokio::sync::{Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
-/// The gateway's client for one runtime endpoint, renewed with its token.
+/// The gateway's client for one runtime, renewed with its token.
+///
+/// The gateway reaches a runtime in-process, as the runtime endpoint would: every token it
+/// fetches for the runtime is first checked by the runtime's own authorizer, then the call goes
+/// straight to the server process. That keeps the auth flow of AWS (the gateway's
+/// client-credentials token, judged by the runtime's realm) without a second loopback HTTP hop
+/// on every call. The token itself is not passed on to the server.
 pub struct Upstream {
-    url: String,
+    /// The server process's MCP endpoint; changes when the server restarts.
+    url: std::sync::Mutex<String>,
     tokens: TokenSource,
+    authorizer: Arc<JwtAuthorizer>,
     client: Mutex<Option<(Arc<mcp::Client>, Token)>>,
 }
 
 impl Upstream {
-    pub fn new(url: String, tokens: TokenSource) -> Self {
-        Upstream { url, tokens, client: Mutex::new(None) }
+    pub fn new(tokens: TokenSource, authorizer: Arc<JwtAuthorizer>) -> Self {
+        Upstream { url: std::sync::Mutex::new(String::new()), tokens, authorizer, client: Mutex::new(None) }
+    }
+
+    /// Points at a (re)started server process.
+    pub async fn set_port(&self, port: u16) {
+        *self.url.lock().expect("url lock") = format!("http://127.0.0.1:{port}/mcp");
+        self.reset().await;
     }
 
     /// A connected client whose token is not about to expire.
@@ -37,7 +51,13 @@ impl Upstream {
             return Ok(c.clone());
         }
         let token = self.tokens.token().await?;
-        let c = Arc::new(mcp::connect(&self.url, Some(&token.access_token), Lifecycle::Auto).await?);
+        let header = format!("Bearer {}", token.access_token.expose());
+        self.authorizer
+            .authorize(Some(&header))
+            .await
+            .map_err(|d| crate::Error::world(format!("the runtime refused the gateway's token: {d}")))?;
+        let url = self.url.lock().expect("url lock").clone();
+        let c = Arc::new(mcp::connect(&url, None, Lifecycle::Auto).await?);
         *guard = Some((c.clone(), token));
         Ok(c)
     }
@@ -95,10 +115,8 @@ impl Stack {
             client_secret: crate::secret::Secret::new(""),
             scope: String::new(),
         });
-        let upstream = Upstream::new(
-            plan::runtime_url(&self.base_url, &sp.runtime),
-            TokenSource::new(self.http.clone(), creds),
-        );
+        let authorizer = binding_authorizer(&self.http, binding);
+        let upstream = Upstream::new(TokenSource::new(self.http.clone(), creds), authorizer.clone());
         ServerSlot {
             plan: sp.clone(),
             status: ServerStatus {
@@ -111,7 +129,7 @@ impl Stack {
                 hash: sp.hash.clone(),
             },
             tools: vec![],
-            authorizer: binding_authorizer(&self.http, binding),
+            authorizer,
             upstream: Arc::new(upstream),
             cancel: CancellationToken::new(),
         }

@@ -331,7 +331,7 @@ async fn wait_ready(stack: &Arc<Stack>, sp: &ServerPlan, port: u16) -> Result<us
     }
     let upstream = stack.servers.read().await.get(&sp.name).map(|s| s.upstream.clone());
     let upstream = upstream.ok_or_else(|| Error::world("the server was removed"))?;
-    upstream.reset().await;
+    upstream.set_port(port).await;
     let mut last = None;
     while Instant::now() < deadline {
         match async {
