@@ -20,7 +20,7 @@ pub fn run(root: &Path, reporter: &dyn Reporter) -> Result<()> {
                 .hint("run `mcpkit destroy` first, or use `mcpkit logs -f` to watch it"),
         ));
     }
-    let (p, _) = prepare(&ws, reporter, None)?;
+    let (p, _, _) = prepare(&ws, reporter, None)?;
     plan::write_json(&paths.plan(), &p)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let watched: Vec<PathBuf> =
@@ -58,7 +58,7 @@ pub fn run(root: &Path, reporter: &dyn Reporter) -> Result<()> {
             while ev_rx.try_recv().is_ok() {}
             let next = Workspace::load(&root).and_then(|ws| prepare(&ws, &super::Silent, Some(&current)));
             match next {
-                Ok((p, actions)) => {
+                Ok((p, actions, _)) => {
                     if !actions.is_empty() && plan::write_json(&plan_path, &p).is_ok() {
                         eprintln!("mcpkit dev: change detected, reloading");
                         let _ = tx.send(());

@@ -208,7 +208,8 @@ fn port_is_free(port: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
 }
 
-fn free_port() -> Result<u16> {
+/// A port nobody listens on right now.
+pub(crate) fn free_port() -> Result<u16> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -216,12 +217,12 @@ fn free_port() -> Result<u16> {
 }
 
 /// Everything before the stack runs: identities, key, venvs, and the plan. Shared by `deploy`
-/// and `dev`. Returns the plan (not written yet) and what was done.
+/// and `dev`. Returns the plan (not written yet), what was done, and the plan it replaces.
 pub fn prepare(
     ws: &Workspace,
     reporter: &dyn Reporter,
     running: Option<&Status>,
-) -> Result<(LocalPlan, Vec<Action>)> {
+) -> Result<(LocalPlan, Vec<Action>, Option<LocalPlan>)> {
     ws.ensure_valid()?;
     let providers = Providers::load(Some(ws));
     check_providers(ws, &providers)?;
@@ -387,7 +388,7 @@ pub fn prepare(
             actions.push(Action { resource: format!("server {}", s.name), action: "create" });
         }
     }
-    Ok((plan, actions))
+    Ok((plan, actions, old))
 }
 
 /// Options of `deploy` on the local target.
@@ -401,8 +402,7 @@ pub struct DeployOptions<'a> {
 pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
     let paths = LocalPaths::new(ws.root());
     let status = running(&paths);
-    let (mut plan, actions) = prepare(ws, opts.reporter, status.as_ref())?;
-    let old: Option<LocalPlan> = plan::read_json(&paths.plan())?;
+    let (mut plan, actions, old) = prepare(ws, opts.reporter, status.as_ref())?;
     let unchanged = status.is_some() && old.as_ref().is_some_and(|o| o.same_as(&plan));
     if unchanged {
         plan.generation = old.as_ref().map(|o| o.generation).unwrap_or(plan.generation);
@@ -428,14 +428,26 @@ pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
     }
     let status = status?;
     let rt = runtime()?;
-    let (creds, token, tools) = rt.block_on(check_gateway(ws, &paths, &plan))?;
+    let gateway = gateway_binding(&paths)?;
+    let creds = binding_client(&gateway)?;
+    let Authorizer::Jwt { discovery_url, .. } = &gateway.authorizer else {
+        return Err(Error::world("the gateway has no JWT authorizer"));
+    };
+    // The original toolkit shows the pool: the provider's pool id when it has one.
+    let user_pool = gateway
+        .state
+        .get("pool_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}-pool", plan.gateway));
+    let (token, tools) = rt.block_on(check_gateway(&creds, &plan))?;
     let credentials_file = paths.credentials("local", &plan.gateway);
     let file = CredentialsFile {
         target: "local".into(),
         gateway: plan.gateway.clone(),
         gateway_url: plan.gateway_url(),
         token_endpoint: creds.token_endpoint.clone(),
-        discovery_url: gateway_discovery(&paths)?,
+        discovery_url: discovery_url.clone(),
         client_id: creds.client_id.clone(),
         client_secret: creds.client_secret.expose().to_string(),
         scope: creds.scope.clone(),
@@ -449,7 +461,7 @@ pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
         gateway_url: plan.gateway_url(),
         token_endpoint: creds.token_endpoint,
         discovery_url: file.discovery_url,
-        user_pool: gateway_pool(&paths, &plan),
+        user_pool,
         client_id: Secret::new(creds.client_id),
         client_secret: creds.client_secret,
         access_token: token.access_token,
@@ -481,42 +493,23 @@ fn server_reports(plan: &LocalPlan, status: &Status) -> Vec<ServerReport> {
         .collect()
 }
 
-/// The discovery URL of the gateway's authorizer.
-fn gateway_discovery(paths: &LocalPaths) -> Result<String> {
-    match AuthFile::load(paths)?.gateway.map(|b| b.authorizer) {
-        Some(Authorizer::Jwt { discovery_url, .. }) => Ok(discovery_url),
-        _ => Err(Error::world("the gateway has no JWT authorizer")),
-    }
-}
-
-/// The gateway's pool, as the original toolkit shows it: the provider's pool id when it has
-/// one, else `{gateway}-pool`.
-fn gateway_pool(paths: &LocalPaths, plan: &LocalPlan) -> String {
-    AuthFile::load(paths)
-        .ok()
-        .and_then(|a| a.gateway)
-        .and_then(|b| b.state.get("pool_id").and_then(|v| v.as_str()).map(str::to_string))
-        .unwrap_or_else(|| format!("{}-pool", plan.gateway))
+/// The gateway's binding, as its auth provider provisioned it.
+fn gateway_binding(paths: &LocalPaths) -> Result<Binding> {
+    AuthFile::load(paths)?
+        .gateway
+        .ok_or_else(|| Error::world("the gateway's identity is missing; run `mcpkit deploy`"))
 }
 
 /// The gateway's client credentials, as its auth provider provisioned them.
-pub fn gateway_credentials(paths: &LocalPaths, _plan: &LocalPlan) -> Result<ClientCredentials> {
-    let auth = AuthFile::load(paths)?;
-    let b =
-        auth.gateway.ok_or_else(|| Error::world("the gateway's identity is missing; run `mcpkit deploy`"))?;
-    binding_client(&b)
+pub fn gateway_credentials(paths: &LocalPaths) -> Result<ClientCredentials> {
+    binding_client(&gateway_binding(paths)?)
 }
 
 /// Fetches a gateway token the way a client would and lists the tools through the gateway;
 /// every server with tools must show up.
-async fn check_gateway(
-    _ws: &Workspace,
-    paths: &LocalPaths,
-    plan: &LocalPlan,
-) -> Result<(ClientCredentials, oauth::Token, Vec<String>)> {
-    let creds = gateway_credentials(paths, plan)?;
+async fn check_gateway(creds: &ClientCredentials, plan: &LocalPlan) -> Result<(oauth::Token, Vec<String>)> {
     let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::world(e.to_string()))?;
-    let token = oauth::client_credentials(&http, &creds).await?;
+    let token = oauth::client_credentials(&http, creds).await?;
     let client =
         crate::mcp::connect(&plan.gateway_url(), Some(&token.access_token), crate::mcp::Lifecycle::Modern)
             .await?;
@@ -526,7 +519,7 @@ async fn check_gateway(
         .map_err(|e| Error::world(format!("tools/list through the gateway: {e}")))?;
     let _ = client.cancel().await;
     let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
-    Ok((creds, token, names))
+    Ok((token, names))
 }
 
 fn spawn_supervisor(paths: &LocalPaths, exe: &Path) -> Result<()> {
@@ -637,7 +630,7 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
         running: st.is_some(),
         pid: st.as_ref().map(|s| s.pid),
         gateway_url: Some(plan.gateway_url()),
-        token_endpoint: gateway_credentials(&paths, &plan).ok().map(|c| c.token_endpoint),
+        token_endpoint: gateway_credentials(&paths).ok().map(|c| c.token_endpoint),
         servers: server_reports(&plan, st.as_ref().unwrap_or(&empty)),
     })
 }

@@ -38,9 +38,6 @@ impl LocalPlan {
     pub fn gateway_url(&self) -> String {
         format!("{}/mcp", self.base_url())
     }
-    pub fn issuer(&self, pool: &str) -> String {
-        issuer_url(&self.base_url(), pool)
-    }
     /// The same plan apart from the generation counter.
     pub fn same_as(&self, other: &LocalPlan) -> bool {
         LocalPlan { generation: 0, ..self.clone() } == LocalPlan { generation: 0, ..other.clone() }

@@ -23,11 +23,6 @@ use tokio_util::sync::CancellationToken;
 /// Loaded by every server process (see the file's own comment).
 const SITECUSTOMIZE: &str = include_str!("python/sitecustomize.py");
 
-/// How a server's process is started: its port is chosen per start.
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// Runs the supervisor until it is told to stop.
 pub async fn run(
     paths: LocalPaths,
@@ -217,9 +212,10 @@ async fn supervise(stack: Arc<Stack>, sp: ServerPlan, cancel: CancellationToken)
 /// Starts the process once and waits until it exits (or the slot is cancelled). Returns what
 /// happened, for the log.
 async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToken) -> String {
-    let port = match free_port() {
+    // A port of its own for every start.
+    let port = match super::free_port() {
         Ok(p) => p,
-        Err(e) => return format!("no free port: {e}"),
+        Err(e) => return e.to_string(),
     };
     let log_path = stack.paths.server_log(&sp.name);
     let pythonpath = match std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
