@@ -1,22 +1,44 @@
 """Test-only wrapper around moto's server app (moto[server]==5.2.5): the small extension
 mcpkit's tests add for what moto lacks. Code under test reaches it only through the normal
-endpoint settings (AWS_ENDPOINT_URL, discovery URLs).
+endpoint settings (AWS_ENDPOINT_URL, discovery URLs). README.md next to this file explains
+why each piece exists and what every fault setting means.
 
-Adds:
+Endpoints added (everything else goes to moto unchanged):
   GET  /{pool}/.well-known/openid-configuration  -> moto's document plus `token_endpoint`
+  POST /oauth2/token, /{pool}/oauth2/token       -> Cognito-like client_credentials token endpoint
+                                                    (signed with moto's own Cognito key, so moto's
+                                                    /{pool}/.well-known/jwks.json verifies it)
   GET  /test-ext/ping                -> {"ok": true}
-  GET|POST /test-ext/faults          -> read / replace fault-injection config (JSON)
-  POST /oauth2/token                 -> Cognito-like client_credentials token endpoint
-                                        (signs with moto's own Cognito key, so moto's
-                                        /{pool}/.well-known/jwks.json verifies it)
-and a WSGI middleware that injects throttling errors / latency for a fraction of
-AWS API requests (selected by SigV4 signing name and/or path regex).
+  GET  /test-ext/faults              -> fault settings plus read-only counters (see Faults)
+  POST /test-ext/faults              -> merge settings (unknown keys: 400); re-seeds the random
+                                        source, zeroes the counters and releases a halt
+  POST /test-ext/release             -> release a halt (see `halt_after_mutating`)
+  GET  /test-ext/calls               -> the call log: every SigV4-signed AWS request
+  DELETE /test-ext/calls             -> clear the call log
+  GET  /test-ext/inventory[?account=] -> what exists in moto (and here), all regions
+  POST /moto-api/reset               -> moto's reset, plus the extension's own state
+                                        (credential providers, call log, faults to defaults)
+
+AWS operations added (bedrock-agentcore-control, restJson1, shapes from the botocore model):
+  Create/Get/Update/Delete/ListOauth2CredentialProvider(s)   (POST /identities/...)
+  SynchronizeGatewayTargets   (PUT /gateways/{gatewayIdentifier}/synchronizeTargets)
+
+Fault injection (decided before moto sees the request, so an injected fault has no side
+effect): throttling, 5xx, latency, IAM role propagation delay, and a "halt" after the k-th
+mutating request for crash tests.
+
+Also patched in moto: UPDATING -> READY for AgentCore resources (moto only models CREATING ->
+READY), and GetGatewayTarget returns `lastSynchronizedAt` once a target was synchronized.
 
 Usage: python moto_ext.py [--host 127.0.0.1] [--port 5000]
 """
 
 import argparse
 import base64
+import datetime
+import functools
+import hashlib
+import io
 import json
 import os
 import random
@@ -24,6 +46,8 @@ import re
 import threading
 import time
 import uuid
+from dataclasses import dataclass
+from urllib.parse import parse_qs
 
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
@@ -34,51 +58,731 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 
-_LOCK = threading.Lock()
-FAULTS = {
-    "throttle_rate": 0.0,  # fraction of matching requests to reject
-    "status": 400,  # HTTP status of injected error (AgentCore models 429)
-    "code": "ThrottlingException",
-    "latency_ms": 0,  # added to every matching request
-    "services": [],  # SigV4 signing names to affect, e.g. ["bedrock-agentcore"]; [] = all
-    "path_regex": None,  # optional regex on PATH_INFO
-    "injected": 0,  # counter (read-only)
-}
-_CRED_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_XML_SERVICES = {"iam", "sts", "s3"}
+DEFAULT_ACCOUNT = "123456789012"  # moto's default when nothing else names an account
+_LOCK = threading.Lock()  # guards every piece of extension state below
 
 
-def _signing_service(environ):
-    m = _CRED_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-    return (m.group(2), m.group(1)) if m else (None, None)
-
+# ---------------------------------------------------------------------------------------
+# Responses
+# ---------------------------------------------------------------------------------------
 
 def _json(status, body, headers=None):
-    return Response(json.dumps(body), status=status, headers=headers or {},
+    return Response(json.dumps(body, default=_iso), status=status, headers=headers or {},
                     content_type="application/json")
 
 
-def _throttle_response(service):
-    code = FAULTS["code"]
-    msg = "Rate exceeded (injected by test-ext)"
-    rid = str(uuid.uuid4())
-    if service in _XML_SERVICES:
-        if service == "s3":
-            xml = f"<Error><Code>SlowDown</Code><Message>{msg}</Message><RequestId>{rid}</RequestId></Error>"
-            return Response(xml, status=503, content_type="application/xml")
-        xml = (f"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
-               f"<Message>{msg}</Message></Error><RequestId>{rid}</RequestId></ErrorResponse>")
-        return Response(xml, status=400, content_type="text/xml")
-    # restJson1 / awsJson: SDKs (botocore, aws-sdk-rust) read x-amzn-ErrorType and/or __type
-    return _json(FAULTS["status"], {"__type": code, "message": msg},
-                 {"x-amzn-ErrorType": code, "x-amzn-RequestId": rid})
+def _iso(value):
+    """JSON encoding of moto's naive-UTC datetimes, in the form moto itself emits."""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    raise TypeError(f"not JSON serialisable: {value!r}")
 
+
+def _aws_json_error(status, code, message, **extra):
+    """restJson1 / awsJson error: SDKs (botocore, aws-sdk-rust) read x-amzn-ErrorType and/or
+    __type."""
+    return _json(status, {"__type": code, "message": message, **extra},
+                 {"x-amzn-ErrorType": code, "x-amzn-RequestId": str(uuid.uuid4())})
+
+
+def _validation_error(message, field=None):
+    """AgentCore's ValidationException (the model requires `reason`)."""
+    extra = {"reason": "FieldValidationFailed"}
+    if field:
+        extra["fieldList"] = [{"name": field, "message": message}]
+    return _aws_json_error(400, "ValidationException", message, **extra)
+
+
+def _not_found(message):
+    return _aws_json_error(404, "ResourceNotFoundException", message)
+
+
+def _query_error(status, code, message, sender=True):
+    """IAM / STS (awsQuery): <ErrorResponse> XML."""
+    kind = "Sender" if sender else "Receiver"
+    xml = (f"<ErrorResponse><Error><Type>{kind}</Type><Code>{code}</Code>"
+           f"<Message>{message}</Message></Error><RequestId>{uuid.uuid4()}</RequestId>"
+           f"</ErrorResponse>")
+    return Response(xml, status=status, content_type="text/xml")
+
+
+def _s3_error(status, code, message):
+    xml = (f"<Error><Code>{code}</Code><Message>{message}</Message>"
+           f"<RequestId>{uuid.uuid4()}</RequestId></Error>")
+    return Response(xml, status=status, content_type="application/xml")
+
+
+_QUERY_SERVICES = {"iam", "sts"}
+# 5xx error codes of the JSON services mcpkit uses, as their models name them.
+_JSON_5XX_CODE = {"cognito-idp": "InternalErrorException", "ecr": "ServerException"}
+
+
+def _server_error(service, status=500):
+    """An injected 5xx in the protocol of `service` (503 when a halt is released)."""
+    msg = "Internal error (injected by test-ext)"
+    if status == 503:
+        msg = "Service unavailable: released from a test-ext halt"
+        if service == "s3":
+            return _s3_error(503, "ServiceUnavailable", msg)
+        if service in _QUERY_SERVICES:
+            return _query_error(503, "ServiceUnavailable", msg, sender=False)
+        return _aws_json_error(503, "ServiceUnavailableException", msg)
+    if service == "s3":
+        return _s3_error(500, "InternalError", msg)
+    if service in _QUERY_SERVICES:
+        return _query_error(500, "ServiceFailure", msg, sender=False)
+    return _aws_json_error(500, _JSON_5XX_CODE.get(service, "InternalServerException"), msg)
+
+
+def _throttle_response(service, status, code):
+    msg = "Rate exceeded (injected by test-ext)"
+    if service == "s3":
+        return _s3_error(503, "SlowDown", msg)
+    if service in _QUERY_SERVICES:
+        return _query_error(400, "Throttling", msg)
+    return _aws_json_error(status, code, msg)
+
+
+@dataclass
+class Captured:
+    """A WSGI response held in memory, so it can be logged (and held back) before sending."""
+
+    status_line: str
+    headers: list
+    body: bytes
+
+    @property
+    def status(self):
+        return int(self.status_line.split()[0])
+
+
+def _call(app, environ):
+    """Runs a WSGI app (moto, or a werkzeug Response) and captures its response."""
+    captured, chunks = {}, []
+
+    def start_response(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, headers
+        return chunks.append
+
+    result = app(environ, start_response)
+    try:
+        chunks.extend(result)
+    finally:
+        getattr(result, "close", lambda: None)()
+    return Captured(captured["status"], captured["headers"], b"".join(chunks))
+
+
+# ---------------------------------------------------------------------------------------
+# Which AWS call is this?
+# ---------------------------------------------------------------------------------------
+
+@functools.cache
+def _model(service_name):
+    """The botocore model in the venv: the one moto routes and serialises with."""
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service_name)
+
+
+class RestRouter:
+    """Names restJson operations from method + raw path, using the botocore models of the
+    AgentCore control and data planes (control first; their routes don't collide)."""
+
+    def __init__(self, *service_names):
+        self.routes = []  # (literal length, method, compiled regex, operation name)
+        for name in service_names:
+            model = _model(name)
+            for op in model.operation_names:
+                http = model.operation_model(op).http
+                uri = http["requestUri"].split("?")[0].rstrip("/")
+                regex, literal = "", 0
+                for part in re.split(r"(\{[^}]+\})", uri):
+                    if part.startswith("{"):
+                        label = re.sub(r"\W", "_", part.strip("{}+"))
+                        any_chars = ".+" if part.endswith("+}") else "[^/]+"
+                        regex += f"(?P<{label}>{any_chars})"
+                    else:
+                        regex += re.escape(part)
+                        literal += len(part)
+                self.routes.append((literal, http["method"], re.compile(f"^{regex}/?$"), op))
+        self.routes.sort(key=lambda r: -r[0])  # the most specific route wins
+
+    def match(self, method, raw_path):
+        for _literal, route_method, regex, op in self.routes:
+            if route_method == method:
+                m = regex.match(raw_path)
+                if m:
+                    return op, m.groupdict()
+        return None, {}
+
+
+_ROUTER = None  # built in make_app (loading the models takes a moment)
+_CRED_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
+# Operations whose JSON body the extension reads (role propagation check or its own ops).
+_ROLE_CHECKED_OPS = {"CreateAgentRuntime", "UpdateAgentRuntime", "CreateGateway", "UpdateGateway"}
+
+
+@dataclass
+class AwsCall:
+    service: str  # SigV4 signing name
+    region: str  # from the credential scope
+    account: str
+    method: str
+    path: str  # PATH_INFO (decoded)
+    op: str  # operation name, or "METHOD /path" when it can't be named
+    mutating: bool
+    params: dict  # URI labels of restJson operations
+    body: bytes | None  # read only when the extension needs it
+
+    def json_body(self):
+        try:
+            body = json.loads(self.body or b"{}")
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) else None
+
+    def log_entry(self, status, fault=None):
+        return {"service": self.service, "region": self.region, "method": self.method,
+                "path": self.path, "op": self.op, "mutating": self.mutating,
+                "status": status, "fault": fault}
+
+
+def _read_body(environ):
+    """Reads the request body and puts it back for moto."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    stream = environ["wsgi.input"]
+    if length:
+        body = stream.read(length)
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    return body
+
+
+def _account(environ, access_key):
+    """The account moto will use for this request (same precedence as moto)."""
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return environ["HTTP_X_MOTO_ACCOUNT_ID"]
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key)
+
+
+def classify(environ):
+    """Describes a SigV4-signed request; None for anything else (discovery, moto-api, ...)."""
+    m = _CRED_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if not m:
+        return None
+    access_key, region, service = m.groups()
+    method = environ["REQUEST_METHOD"]
+    path = environ.get("PATH_INFO", "")
+    op, params, body = None, {}, None
+    if environ.get("HTTP_X_AMZ_TARGET"):  # awsJson: Cognito, ECR, ...
+        op = environ["HTTP_X_AMZ_TARGET"].rsplit(".", 1)[-1]
+    elif service in _QUERY_SERVICES:  # awsQuery: Action in the query string or the form
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        if method == "POST":
+            body = _read_body(environ)
+            query.update(parse_qs(body.decode("utf-8", "replace")))
+        op = (query.get("Action") or [None])[0]
+    elif service == "bedrock-agentcore" and _ROUTER is not None:
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or path
+        op, params = _ROUTER.match(method, raw.split("?")[0])
+        if op in _ROLE_CHECKED_OPS or op in EXT_OPS:
+            body = _read_body(environ)
+    if op is not None:
+        mutating = not op.startswith(_READ_PREFIXES)
+    else:
+        op = f"{method} {path}"
+        mutating = method not in ("GET", "HEAD")
+    return AwsCall(service, region, _account(environ, access_key), method, path, op, mutating,
+                   params, body)
+
+
+# ---------------------------------------------------------------------------------------
+# Faults and the call log
+# ---------------------------------------------------------------------------------------
+
+class Faults:
+    """Fault settings, their random source and the halt state. Settings (POST merges):
+
+    throttle_rate   fraction of matching requests answered with a throttling error
+    status, code    HTTP status / error code of that error for JSON services
+                    (400 ThrottlingException; AgentCore's model says 429)
+    error_rate      fraction of matching requests answered with a 500
+    latency_ms      added to every matching request
+    services        SigV4 signing names that match, e.g. ["bedrock-agentcore"]; [] = all
+    path_regex      optional regex on the path that matching requests must contain
+    seed            seed of the random source (re-seeded on every POST)
+    role_propagation_s   Create/UpdateAgentRuntime and Create/UpdateGateway fail while their
+                    roleArn names a moto IAM role younger than this (not filtered by services)
+    halt_after_mutating  k: hold the response to the k-th mutating request from now, and
+                    block every later AWS request, until released; null = off
+    duplicate_provider_error  "ConflictException" (409) or "ValidationException" (400) for
+                    CreateOauth2CredentialProvider with a name that exists
+    """
+
+    DEFAULTS = {
+        "throttle_rate": 0.0,
+        "status": 400,
+        "code": "ThrottlingException",
+        "error_rate": 0.0,
+        "latency_ms": 0,
+        "services": [],
+        "path_regex": None,
+        "seed": 0,
+        "role_propagation_s": 0,
+        "halt_after_mutating": None,
+        "duplicate_provider_error": "ConflictException",
+    }
+    READ_ONLY = ("injected", "mutating_seen", "halted")
+
+    def __init__(self):
+        self.settings = dict(self.DEFAULTS)
+        self.rng = random.Random(self.settings["seed"])
+        self.injected = 0
+        self.mutating_seen = 0
+        self.halt = None  # None, "halting" (k-th request in moto) or "halted" (response held)
+        self.release_event = threading.Event()
+
+    # All methods below expect _LOCK to be held.
+
+    def snapshot(self):
+        return {**self.settings, "injected": self.injected,
+                "mutating_seen": self.mutating_seen, "halted": self.halt == "halted"}
+
+    def update(self, changes):
+        """Merges settings; returns an error message or None."""
+        if not isinstance(changes, dict):
+            return "expected a JSON object"
+        unknown = set(changes) - set(self.DEFAULTS) - set(self.READ_ONLY)
+        if unknown:
+            return f"unknown setting(s): {', '.join(sorted(unknown))}"
+        k = changes.get("halt_after_mutating")
+        if k is not None and (not isinstance(k, int) or k < 1):
+            return "halt_after_mutating must be a positive integer or null"
+        if changes.get("duplicate_provider_error", "ConflictException") not in (
+                "ConflictException", "ValidationException"):
+            return "duplicate_provider_error must be ConflictException or ValidationException"
+        self.settings.update({k: v for k, v in changes.items() if k in self.DEFAULTS})
+        self.rng = random.Random(self.settings["seed"])
+        self.injected = 0
+        self.mutating_seen = 0
+        self.release()
+        return None
+
+    def reset(self):
+        self.update(dict(self.DEFAULTS))
+
+    def release(self):
+        self.halt = None
+        self.release_event.set()
+        self.release_event = threading.Event()
+
+    def matches(self, call):
+        s = self.settings
+        return (not s["services"] or call.service in s["services"]) and (
+            not s["path_regex"] or re.search(s["path_regex"], call.path))
+
+    def draw(self, call):
+        """One random draw per matching request: 'throttle', 'error' or None."""
+        if not self.matches(call):
+            return None
+        r = self.rng.random()
+        if r < self.settings["throttle_rate"]:
+            return "throttle"
+        if r < self.settings["throttle_rate"] + self.settings["error_rate"]:
+            return "error"
+        return None
+
+    def admit(self, call):
+        """'go', 'halting' (this request is the k-th mutating one) or an Event to wait on."""
+        if self.halt is not None:
+            return self.release_event
+        if call.mutating:
+            self.mutating_seen += 1
+            if self.mutating_seen == self.settings["halt_after_mutating"]:
+                self.halt = "halting"
+                return "halting"
+        return "go"
+
+
+FAULTS = Faults()
+CALLS = []  # the call log (AwsCall.log_entry dicts)
+
+
+def _young_role_error(call):
+    """The real service's answer while a new role hasn't propagated, when
+    `role_propagation_s` says the role named by `roleArn` is too young."""
+    limit = FAULTS.settings["role_propagation_s"]
+    role_arn = (call.json_body() or {}).get("roleArn")
+    if not limit or call.op not in _ROLE_CHECKED_OPS or not isinstance(role_arn, str):
+        return None
+    from moto.core.utils import utcnow
+    from moto.iam.models import iam_backends
+
+    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+    try:
+        role = iam_backends[call.account][partition].get_role_by_arn(role_arn)
+    except Exception:  # unknown role or partition: moto doesn't check roles, neither do we
+        return None
+    age = (utcnow() - role.create_date).total_seconds()
+    if age >= limit:
+        return None
+    return _validation_error(
+        f"Role validation failed for role arn {role_arn}. (injected by test-ext: the role "
+        f"is {age:.1f}s old, role_propagation_s={limit})", "roleArn")
+
+
+# ---------------------------------------------------------------------------------------
+# OAuth2 credential providers (AgentCore Identity; moto has no identity operations)
+# ---------------------------------------------------------------------------------------
+
+PROVIDERS = {}  # (account, region) -> {name: provider dict}
+_NAME = re.compile(r"[a-zA-Z0-9\-_]+")
+# DiscoveryUrlType's pattern in the model
+_DISCOVERY_URL = re.compile(
+    r"[^\s?#]+/\.well-known/(openid-configuration|oauth-authorization-server)(/[^\s?#]+)?")
+# Which member of the Oauth2ProviderConfigInput union each vendor uses; the rest use
+# includedOauth2ProviderConfig.
+_VENDOR_CONFIG = {
+    "CustomOauth2": "customOauth2ProviderConfig",
+    "GoogleOauth2": "googleOauth2ProviderConfig",
+    "GithubOauth2": "githubOauth2ProviderConfig",
+    "SlackOauth2": "slackOauth2ProviderConfig",
+    "SalesforceOauth2": "salesforceOauth2ProviderConfig",
+    "MicrosoftOauth2": "microsoftOauth2ProviderConfig",
+    "AtlassianOauth2": "atlassianOauth2ProviderConfig",
+    "LinkedinOauth2": "linkedinOauth2ProviderConfig",
+}
+
+
+def _shape(name):
+    return _model("bedrock-agentcore-control").shape_for(name)
+
+
+def _pattern_error(value, field, pattern):
+    return _validation_error(
+        f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+        f"constraint: Member must satisfy regular expression pattern: {pattern}", field)
+
+
+def _check_name(body):
+    name = body.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= 128 or not _NAME.fullmatch(name):
+        return None, _pattern_error(name, "name", _NAME.pattern)
+    return name, None
+
+
+def _check_provider_input(body):
+    """Validates a Create/Update body; returns a ValidationException response or None."""
+    vendor = body.get("credentialProviderVendor")
+    if vendor not in _shape("CredentialProviderVendorType").enum:
+        return _validation_error(f"Invalid credentialProviderVendor: {vendor}",
+                                 "credentialProviderVendor")
+    config = body.get("oauth2ProviderConfigInput")
+    if not isinstance(config, dict) or len(config) != 1:
+        return _validation_error("oauth2ProviderConfigInput must set exactly one member",
+                                 "oauth2ProviderConfigInput")
+    key = next(iter(config))
+    expected = _VENDOR_CONFIG.get(vendor, "includedOauth2ProviderConfig")
+    if key != expected:
+        return _validation_error(f"{vendor} requires {expected}, got {key}",
+                                 "oauth2ProviderConfigInput")
+    if key == "customOauth2ProviderConfig":
+        discovery = (config[key] or {}).get("oauthDiscovery")
+        if not isinstance(discovery, dict) or len(discovery) != 1:
+            return _validation_error(
+                "oauthDiscovery must set exactly one of discoveryUrl, "
+                "authorizationServerMetadata",
+                "oauth2ProviderConfigInput.customOauth2ProviderConfig.oauthDiscovery")
+        url = discovery.get("discoveryUrl")
+        if "discoveryUrl" in discovery and not (
+                isinstance(url, str) and _DISCOVERY_URL.fullmatch(url)):
+            return _pattern_error(
+                url, "oauth2ProviderConfigInput.customOauth2ProviderConfig.oauthDiscovery"
+                ".discoveryUrl", _DISCOVERY_URL.pattern)
+    tags = body.get("tags", {})
+    if not isinstance(tags, dict) or len(tags) > 50 or not all(
+            isinstance(k, str) and 1 <= len(k) <= 128 and isinstance(v, str)
+            for k, v in tags.items()):
+        return _validation_error("tags must map at most 50 keys (1-128 chars) to strings",
+                                 "tags")
+    return None
+
+
+def _config_output(vendor, config_input):
+    """Oauth2ProviderConfigOutput: the input members the output shape has (never the
+    client secret), plus the `oauthDiscovery` every output member requires."""
+    key, cfg = next(iter(config_input.items()))
+    allowed = _shape("Oauth2ProviderConfigOutput").members[key].members
+    out = {k: v for k, v in (cfg or {}).items() if k in allowed and k != "clientSecret"}
+    if "oauthDiscovery" not in out:
+        endpoints = ("issuer", "authorizationEndpoint", "tokenEndpoint")
+        if all((cfg or {}).get(k) for k in endpoints):
+            out["oauthDiscovery"] = {"authorizationServerMetadata": {k: cfg[k] for k in endpoints}}
+        else:  # what a built-in vendor resolves to isn't emulated: a visible placeholder
+            out["oauthDiscovery"] = {"discoveryUrl": f"https://{vendor.lower()}.test-ext.invalid"
+                                                     "/.well-known/openid-configuration"}
+    return {key: out}
+
+
+def _provider_view(p, full=True):
+    summary = {k: p[k] for k in ("name", "credentialProviderVendor", "credentialProviderArn",
+                                 "createdTime", "lastUpdatedTime")}
+    if not full:
+        return summary
+    return {**summary,
+            "clientSecretArn": {"secretArn": p["secretArn"]},
+            "clientSecretSource": "MANAGED",
+            "callbackUrl": p["callbackUrl"],
+            "oauth2ProviderConfigOutput": _config_output(p["credentialProviderVendor"],
+                                                         p["config"]),
+            "status": "READY"}
+
+
+def _secret_of(config_input):
+    return (next(iter(config_input.values())) or {}).get("clientSecret")
+
+
+def _agentcore_tagger(call):
+    from moto.bedrockagentcorecontrol.models import bedrockagentcorecontrol_backends
+
+    return bedrockagentcorecontrol_backends[call.account][call.region].tagger
+
+
+def create_oauth2_credential_provider(call):
+    body = call.json_body()
+    if body is None:
+        return _validation_error("The request body is not a JSON object")
+    name, error = _check_name(body)
+    error = error or _check_provider_input(body)
+    if error:
+        return error
+    store = PROVIDERS.setdefault((call.account, call.region), {})
+    if name in store:
+        code = FAULTS.settings["duplicate_provider_error"]
+        message = f"Credential provider with name: {name} already exists"
+        if code == "ValidationException":
+            return _validation_error(message, "name")
+        return _aws_json_error(409, "ConflictException", message)
+    now = time.time()
+    suffix = uuid.uuid4().hex[:6]
+    secret = _secret_of(body["oauth2ProviderConfigInput"])
+    store[name] = p = {
+        "name": name,
+        "credentialProviderVendor": body["credentialProviderVendor"],
+        "credentialProviderArn": f"arn:aws:bedrock-agentcore:{call.region}:{call.account}:"
+                                 f"token-vault/default/oauth2credentialprovider/{name}",
+        "secretArn": f"arn:aws:secretsmanager:{call.region}:{call.account}:secret:"
+                     f"bedrock-agentcore-identity!default/oauth2/{name}-{suffix}",
+        "callbackUrl": f"https://bedrock-agentcore.{call.region}.amazonaws.com/identities/"
+                       f"oauth2/callback/{uuid.uuid4()}",
+        "config": body["oauth2ProviderConfigInput"],
+        "secretSha256": hashlib.sha256(secret.encode()).hexdigest() if secret else None,
+        "createdTime": now,
+        "lastUpdatedTime": now,
+    }
+    if body.get("tags"):
+        _agentcore_tagger(call).tag_resource(
+            p["credentialProviderArn"], [{"Key": k, "Value": v} for k, v in body["tags"].items()])
+    return _json(201, _provider_view(p))
+
+
+def _existing_provider(call):
+    """(body, provider, error response)."""
+    body = call.json_body()
+    if body is None:
+        return None, None, _validation_error("The request body is not a JSON object")
+    name, error = _check_name(body)
+    if error:
+        return body, None, error
+    p = PROVIDERS.get((call.account, call.region), {}).get(name)
+    if p is None:
+        return body, None, _not_found(f"Credential provider with name: {name} not found")
+    return body, p, None
+
+
+def get_oauth2_credential_provider(call):
+    _body, p, error = _existing_provider(call)
+    return error or _json(200, _provider_view(p))
+
+
+def update_oauth2_credential_provider(call):
+    body, p, error = _existing_provider(call)
+    error = error or _check_provider_input(body)
+    if error:
+        return error
+    secret = _secret_of(body["oauth2ProviderConfigInput"])
+    p.update(credentialProviderVendor=body["credentialProviderVendor"],
+             config=body["oauth2ProviderConfigInput"], lastUpdatedTime=time.time())
+    if secret:
+        p["secretSha256"] = hashlib.sha256(secret.encode()).hexdigest()
+    return _json(200, _provider_view(p))
+
+
+def delete_oauth2_credential_provider(call):
+    _body, p, error = _existing_provider(call)
+    if error:
+        return error
+    del PROVIDERS[(call.account, call.region)][p["name"]]
+    _agentcore_tagger(call).delete_all_tags_for_resource(p["credentialProviderArn"])
+    return Response(status=204, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+
+
+def list_oauth2_credential_providers(call):
+    body = call.json_body() or {}
+    providers = list(PROVIDERS.get((call.account, call.region), {}).values())
+    start = int(body.get("nextToken") or 0)
+    size = body.get("maxResults") or len(providers)
+    page = providers[start:start + size]
+    result = {"credentialProviders": [_provider_view(p, full=False) for p in page]}
+    if start + size < len(providers):
+        result["nextToken"] = str(start + size)
+    return _json(200, result)
+
+
+# ---------------------------------------------------------------------------------------
+# SynchronizeGatewayTargets (moto lacks it)
+# ---------------------------------------------------------------------------------------
+
+def synchronize_gateway_targets(call):
+    from moto.bedrockagentcorecontrol.models import bedrockagentcorecontrol_backends
+    from moto.core.utils import utcnow
+
+    body = call.json_body()
+    ids = (body or {}).get("targetIdList")
+    if not isinstance(ids, list) or len(ids) != 1:
+        return _validation_error("targetIdList must hold exactly one target id", "targetIdList")
+    backend = bedrockagentcorecontrol_backends[call.account][call.region]
+    gateway_id = call.params.get("gatewayIdentifier", "")
+    if gateway_id not in backend.gateways:
+        return _not_found(f"Could not find Gateway with ID {gateway_id}")
+    target = backend.gateway_targets.get((gateway_id, ids[0]))
+    if target is None:
+        return _not_found(f"Could not find Target {ids[0]} for Gateway {gateway_id}")
+    target.status = "READY"
+    target.last_synchronized_at = utcnow()
+    target.sync_count += 1
+    return _json(202, {"targets": [target.to_dict()]})
+
+
+# Operations the extension answers itself, by name (all bedrock-agentcore-control).
+EXT_OPS = {
+    "CreateOauth2CredentialProvider": create_oauth2_credential_provider,
+    "GetOauth2CredentialProvider": get_oauth2_credential_provider,
+    "UpdateOauth2CredentialProvider": update_oauth2_credential_provider,
+    "DeleteOauth2CredentialProvider": delete_oauth2_credential_provider,
+    "ListOauth2CredentialProviders": list_oauth2_credential_providers,
+    "SynchronizeGatewayTargets": synchronize_gateway_targets,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Inventory
+# ---------------------------------------------------------------------------------------
+
+def inventory(account):
+    """What exists for `account`, all regions; `total` counts every listed resource (objects
+    and image counts are details of their bucket / repository)."""
+    from moto.bedrockagentcorecontrol.models import bedrockagentcorecontrol_backends
+    from moto.cognitoidp.models import cognitoidp_backends
+    from moto.ecr.models import ecr_backends
+    from moto.iam.models import iam_backends
+    from moto.s3.models import s3_backends
+
+    def regions(backends):
+        return sorted(backends[account].items()) if account in backends else []
+
+    cognito = {"user_pools": [], "domains": [], "resource_servers": [], "clients": []}
+    for region, b in regions(cognitoidp_backends):
+        for domain, d in list(b.user_pool_domains.items()):
+            cognito["domains"].append({"region": region, "domain": domain,
+                                       "user_pool_id": d.user_pool_id})
+        for pool in list(b.user_pools.values()):
+            cognito["user_pools"].append({"region": region, "id": pool.id, "name": pool.name})
+            for rs in list(pool.resource_servers.values()):
+                cognito["resource_servers"].append(
+                    {"region": region, "user_pool_id": pool.id, "identifier": rs.identifier,
+                     "name": rs.name})
+            for c in list(pool.clients.values()):
+                cognito["clients"].append({"region": region, "user_pool_id": pool.id,
+                                           "id": c.id, "name": c.extended_config.get("ClientName")})
+
+    iam = {"roles": [], "policies": []}
+    for _partition, b in regions(iam_backends):
+        for role in list(b.roles.values()):
+            iam["roles"].append({"name": role.name, "arn": role.arn,
+                                 "inline_policies": sorted(role.policies),
+                                 "attached_policies": sorted(role.managed_policies)})
+        for arn, policy in list(b.managed_policies.items()):
+            if ":iam::aws:policy" not in arn:  # customer-managed only
+                iam["policies"].append({"name": policy.name, "arn": arn})
+
+    s3 = {"buckets": []}
+    for _partition, b in regions(s3_backends):
+        for name, bucket in list(b.buckets.items()):
+            s3["buckets"].append({"name": name, "region": bucket.region_name,
+                                  "keys": sorted(bucket.keys.keys())})
+
+    ecr = {"repositories": []}
+    for region, b in regions(ecr_backends):
+        for name, repo in list(b.repositories.items()):
+            ecr["repositories"].append({"region": region, "name": name, "uri": repo.uri,
+                                        "images": len(repo.images)})
+
+    agentcore = {"runtimes": [], "runtime_endpoints": [], "gateways": [], "gateway_targets": [],
+                 "memories": [], "credential_providers": []}
+    for region, b in regions(bedrockagentcorecontrol_backends):
+        for r in list(b.agent_runtimes.values()):
+            agentcore["runtimes"].append(
+                {"region": region, "id": r.agent_runtime_id, "name": r.agent_runtime_name,
+                 "version": r.agent_runtime_version, "status": r.status})
+        for (rid, name), _e in list(b.agent_runtime_endpoints.items()):
+            agentcore["runtime_endpoints"].append(
+                {"region": region, "runtime_id": rid, "name": name})
+        for g in list(b.gateways.values()):
+            agentcore["gateways"].append({"region": region, "id": g.gateway_id, "name": g.name,
+                                          "status": g.status})
+        for (gid, tid), t in list(b.gateway_targets.items()):
+            agentcore["gateway_targets"].append(
+                {"region": region, "gateway_id": gid, "id": tid, "name": t.name,
+                 "status": t.status, "sync_count": t.sync_count})
+        for m in list(b.memories.values()):
+            agentcore["memories"].append({"region": region, "id": m.memory_id, "name": m.name})
+    with _LOCK:
+        for (acct, region), store in sorted(PROVIDERS.items()):
+            if acct == account:
+                for p in store.values():
+                    agentcore["credential_providers"].append(
+                        {"region": region, "name": p["name"], "arn": p["credentialProviderArn"],
+                         "vendor": p["credentialProviderVendor"],
+                         "client_secret_sha256": p["secretSha256"]})
+
+    result = {"cognito": cognito, "iam": iam, "s3": s3, "ecr": ecr, "agentcore": agentcore}
+    total = sum(len(items) for group in result.values() for items in group.values())
+    return {"account": account, "total": total, **result}
+
+
+# ---------------------------------------------------------------------------------------
+# Cognito client-credentials token endpoint (moto has none)
+# ---------------------------------------------------------------------------------------
 
 def _find_client(client_id, host):
     from moto.cognitoidp.models import cognitoidp_backends
 
     for _account, per_region in cognitoidp_backends.items():
-        for region, backend in per_region.items():
+        for _region, backend in per_region.items():
             for pool in backend.user_pools.values():
                 client = pool.clients.get(client_id)
                 if client is None:
@@ -137,16 +841,15 @@ def _token_endpoint(req):
 _DISCOVERY = re.compile(r"^/([\w-]+_[0-9a-zA-Z]+)/\.well-known/openid-configuration$")
 
 
-def _call(app, environ):
-    """Runs the wrapped app and returns (status code, headers, body)."""
-    captured = {}
+# ---------------------------------------------------------------------------------------
+# The middleware
+# ---------------------------------------------------------------------------------------
 
-    def start_response(status, headers, exc_info=None):
-        captured["status"] = int(status.split()[0])
-        captured["headers"] = headers
-
-    body = b"".join(app(environ, start_response))
-    return captured["status"], captured["headers"], body
+def _reset_extension():
+    with _LOCK:
+        PROVIDERS.clear()
+        CALLS.clear()
+        FAULTS.reset()
 
 
 class TestExtMiddleware:
@@ -154,41 +857,115 @@ class TestExtMiddleware:
         self.app = app
 
     def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
+        response = self._extension_endpoint(environ)
+        if response is not None:
+            return response(environ, start_response)
+        call = classify(environ)
+        if call is None:  # unsigned: discovery documents, jwks, moto-api, ...
+            return self.app(environ, start_response)
+        captured = self._aws(call, environ)
+        start_response(captured.status_line, captured.headers)
+        return [captured.body]
+
+    def _extension_endpoint(self, environ):
+        """The extension's own endpoints, as a WSGI app, or None."""
+        path, method = environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"]
         if path == "/test-ext/ping":
-            return _json(200, {"ok": True})(environ, start_response)
+            return _json(200, {"ok": True})
         if path == "/test-ext/faults":
-            req = Request(environ)
             with _LOCK:
-                if req.method == "POST":
-                    FAULTS.update(req.get_json(force=True))
-                    FAULTS["injected"] = 0
-                return _json(200, FAULTS)(environ, start_response)
+                if method == "POST":
+                    error = FAULTS.update(Request(environ).get_json(force=True, silent=True))
+                    if error:
+                        return _json(400, {"error": error})
+                return _json(200, FAULTS.snapshot())
+        if path == "/test-ext/release" and method == "POST":
+            with _LOCK:
+                FAULTS.release()
+                return _json(200, FAULTS.snapshot())
+        if path == "/test-ext/calls":
+            with _LOCK:
+                if method == "DELETE":
+                    CALLS.clear()
+                return _json(200, list(CALLS))
+        if path == "/test-ext/inventory":
+            default = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT)
+            return _json(200, inventory(Request(environ).args.get("account", default)))
+        if path == "/moto-api/reset" and method == "POST":
+            captured = _call(self.app, environ)
+            _reset_extension()
+            return Response(captured.body, status=captured.status_line,
+                            headers=captured.headers)
         m = _DISCOVERY.match(path)
-        if m and environ["REQUEST_METHOD"] == "GET":
-            status, _headers, body = _call(self.app, environ)
-            if status == 200:
-                doc = json.loads(body)
-                host = environ.get("HTTP_HOST", "127.0.0.1")
-                doc["token_endpoint"] = f"http://{host}/{m.group(1)}/oauth2/token"
-                return _json(200, doc)(environ, start_response)
-            return Response(body, status=status)(environ, start_response)
-        if path.endswith("/oauth2/token") and environ["REQUEST_METHOD"] == "POST":
-            return _token_endpoint(Request(environ))(environ, start_response)
+        if m and method == "GET":
+            captured = _call(self.app, environ)
+            if captured.status != 200:
+                return Response(captured.body, status=captured.status_line)
+            doc = json.loads(captured.body)
+            host = environ.get("HTTP_HOST", "127.0.0.1")
+            doc["token_endpoint"] = f"http://{host}/{m.group(1)}/oauth2/token"
+            return _json(200, doc)
+        if path.endswith("/oauth2/token") and method == "POST":
+            return _token_endpoint(Request(environ))
+        return None
 
-        service, _region = _signing_service(environ)
-        matches = service is not None and (
-            not FAULTS["services"] or service in FAULTS["services"]
-        ) and (not FAULTS["path_regex"] or re.search(FAULTS["path_regex"], path))
-        if matches:
-            if FAULTS["latency_ms"]:
-                time.sleep(FAULTS["latency_ms"] / 1000.0)
-            if random.random() < FAULTS["throttle_rate"]:
-                with _LOCK:
-                    FAULTS["injected"] += 1
-                return _throttle_response(service)(environ, start_response)
-        return self.app(environ, start_response)
+    def _aws(self, call, environ):
+        """A signed AWS request: halt gate, faults, then the extension or moto; logged."""
+        with _LOCK:
+            halted = FAULTS.release_event if FAULTS.halt is not None else None
+            delay_ms = FAULTS.settings["latency_ms"] if FAULTS.matches(call) else 0
+        if halted is not None:
+            return self._blocked(call, environ, halted)
+        if delay_ms:
+            time.sleep(delay_ms / 1000.0)
+        with _LOCK:
+            fault = FAULTS.draw(call)
+            if fault == "throttle":
+                response = _throttle_response(call.service, FAULTS.settings["status"],
+                                              FAULTS.settings["code"])
+            elif fault == "error":
+                response = _server_error(call.service)
+            else:
+                response = _young_role_error(call)
+                fault = "role_propagation" if response is not None else None
+            if response is not None:
+                FAULTS.injected += 1
+                captured = _call(response, environ)
+                CALLS.append(call.log_entry(captured.status, fault))
+                return captured
+            admission = FAULTS.admit(call)
+            release = FAULTS.release_event
+        if isinstance(admission, threading.Event):  # another request halted meanwhile
+            return self._blocked(call, environ, admission)
 
+        handler = EXT_OPS.get(call.op) if call.service == "bedrock-agentcore" else None
+        if handler is not None:
+            with _LOCK:
+                captured = _call(handler(call), environ)
+        else:
+            captured = _call(self.app, environ)
+        with _LOCK:
+            CALLS.append(call.log_entry(captured.status))
+            if admission == "halting" and not release.is_set():
+                FAULTS.halt = "halted"
+        if admission == "halting":
+            release.wait()  # the test kills the client meanwhile, then releases us
+        return captured
+
+    @staticmethod
+    def _blocked(call, environ, release):
+        """Requests arriving during a halt wait for the release, then get a 503 without
+        reaching moto."""
+        release.wait()
+        captured = _call(_server_error(call.service, 503), environ)
+        with _LOCK:
+            CALLS.append(call.log_entry(captured.status, "halted"))
+        return captured
+
+
+# ---------------------------------------------------------------------------------------
+# moto patches and startup
+# ---------------------------------------------------------------------------------------
 
 def patch_agentcore_update_transitions():
     """moto 5.2.5 sets status='UPDATING' on Update* but only models CREATING->READY,
@@ -205,8 +982,29 @@ def patch_agentcore_update_transitions():
         cls.__init__ = __init__
 
 
+def patch_gateway_target_sync():
+    """Gateway targets remember SynchronizeGatewayTargets: `lastSynchronizedAt` in their
+    Get/Update/Sync responses, and a count for the inventory."""
+    from moto.bedrockagentcorecontrol.models import GatewayTarget
+
+    GatewayTarget.last_synchronized_at = None
+    GatewayTarget.sync_count = 0
+    to_dict = GatewayTarget.to_dict
+
+    def patched_to_dict(self):
+        result = to_dict(self)
+        if self.last_synchronized_at is not None:
+            result["lastSynchronizedAt"] = self.last_synchronized_at
+        return result
+
+    GatewayTarget.to_dict = patched_to_dict
+
+
 def make_app():
+    global _ROUTER
     patch_agentcore_update_transitions()
+    patch_gateway_target_sync()
+    _ROUTER = RestRouter("bedrock-agentcore-control", "bedrock-agentcore")
     return TestExtMiddleware(DomainDispatcherApplication(create_backend_app))
 
 
