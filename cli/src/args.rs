@@ -176,6 +176,12 @@ pub struct TargetArgs {
     /// Where: `local` (this machine, the default) or `aws`.
     #[arg(long, value_enum, default_value_t)]
     pub target: Target,
+    /// AWS region (default: `[targets.aws] region`, then AWS_REGION and your profile).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS profile (default: `[targets.aws] profile`, then AWS_PROFILE).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
     #[command(flatten)]
     pub workspace: WorkspaceArg,
     #[arg(long)]
@@ -192,9 +198,13 @@ pub struct WorkspaceOnly {
 pub struct DeployArgs {
     #[command(flatten)]
     pub common: TargetArgs,
-    /// Seconds to wait for every server to be ready.
+    /// Seconds to wait for every server to be ready (local target).
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
+    /// Print what would be created, updated, left alone and deleted; change nothing
+    /// (AWS target).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -159,7 +159,7 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
         Command::Deploy(a) => {
             let ws = workspace(&a.common.workspace)?;
             if a.common.target == args::Target::Aws {
-                return Err(ops::target::aws_unavailable());
+                return deploy_aws(&ws, &a, p);
             }
             let exe = std::env::current_exe()
                 .map_err(|e| Error::world(format!("cannot find mcpkit itself: {e}")))?;
@@ -199,7 +199,19 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
         Command::Status(a) => {
             let ws = workspace(&a.workspace)?;
             if a.target == args::Target::Aws {
-                return Err(ops::target::aws_unavailable());
+                let r = mcpkit_core::aws::target::status(&ws, &aws_settings(&a))?;
+                if a.json {
+                    p.json(&r);
+                } else {
+                    p.line(format!("AWS stack in {} ({} resources)", r.region, r.resources.len()));
+                    if let Some(u) = &r.gateway_url {
+                        p.line(format!("Gateway URL: {u}"));
+                    }
+                    for res in &r.resources {
+                        p.line(format!("  {:<32} {:<10} {}", res.resource, res.status, res.id));
+                    }
+                }
+                return Ok(0);
             }
             let r = mcpkit_core::local::status(&ws)?;
             if a.json {
@@ -225,13 +237,13 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
         }
         Command::Token(a) => {
             let ws = workspace(&a.workspace)?;
-            let (_, token) = ops::target::gateway_token(&ws, target(a.target))?;
+            let (_, token) = ops::target::gateway_token(&ws, &target(&a))?;
             println!("{}", token.expose());
             Ok(0)
         }
         Command::Tools(a) => {
             let ws = workspace(&a.workspace)?;
-            let tools = ops::target::tools(&ws, target(a.target))?;
+            let tools = ops::target::tools(&ws, &target(&a))?;
             if a.json {
                 p.json(&tools);
             } else {
@@ -246,7 +258,7 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
         }
         Command::Call(a) => {
             let ws = workspace(&a.common.workspace)?;
-            let r = ops::target::call(&ws, target(a.common.target), &a.tool, &a.args)?;
+            let r = ops::target::call(&ws, &target(&a.common), &a.tool, &a.args)?;
             if a.common.json {
                 p.json(&r);
             } else if let Some(s) = &r.structured_content {
@@ -270,7 +282,7 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
         Command::Destroy(a) => {
             let ws = workspace(&a.common.workspace)?;
             if a.common.target == args::Target::Aws {
-                return Err(ops::target::aws_unavailable());
+                return destroy_aws(&ws, &a, p);
             }
             if !a.yes && std::io::stdin().is_terminal() {
                 let ok = inquire::Confirm::new("Stop the local stack and remove its state and credentials?")
@@ -301,7 +313,7 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
         Command::Connect(a) => {
             let ws = workspace(&a.common.workspace)?;
             let client = ops::target::McpClient::from_name(&a.client).expect("clap checked the name");
-            let c = ops::target::connect(&ws, target(a.common.target), client)?;
+            let c = ops::target::connect(&ws, &target(&a.common), client)?;
             if a.common.json {
                 p.json(&c);
             } else {
@@ -397,11 +409,107 @@ fn target_name(t: args::Target) -> &'static str {
     }
 }
 
-fn target(t: args::Target) -> ops::target::Target {
-    match t {
+fn aws_settings(a: &args::TargetArgs) -> mcpkit_core::aws::sdk::Settings {
+    mcpkit_core::aws::sdk::Settings { region: a.region.clone(), profile: a.profile.clone() }
+}
+
+fn target(a: &args::TargetArgs) -> ops::target::Target {
+    match a.target {
         args::Target::Local => ops::target::Target::Local,
-        args::Target::Aws => ops::target::Target::Aws,
+        args::Target::Aws => ops::target::Target::Aws(aws_settings(a)),
     }
+}
+
+fn deploy_aws(ws: &Workspace, a: &args::DeployArgs, p: &Printer) -> Result<i32> {
+    use mcpkit_core::engine::Action;
+    let progress = progress::Progress::new(p.quiet() || a.common.json);
+    let opts = mcpkit_core::aws::target::Options {
+        settings: aws_settings(&a.common),
+        dry_run: a.dry_run,
+        reporter: &progress,
+        waits: Default::default(),
+    };
+    let r = mcpkit_core::aws::target::deploy(ws, &opts)?;
+    if a.common.json {
+        p.json(&r);
+        return Ok(0);
+    }
+    let count = |act: Action| r.steps.iter().filter(|s| s.action == act).count();
+    if r.dry_run {
+        for s in r.steps.iter().filter(|s| s.action != Action::Noop || p.verbose()) {
+            p.line(format!("  {:<7} {:<48} {}", format!("{:?}", s.action).to_lowercase(), s.resource, s.reason));
+        }
+        p.line(format!(
+            "Plan for account {} in {}: {} to create, {} to update, {} to delete, {} unchanged.",
+            r.account,
+            r.region,
+            count(Action::Create),
+            count(Action::Update),
+            count(Action::Delete),
+            count(Action::Noop)
+        ));
+        return Ok(0);
+    }
+    if r.steps.iter().all(|s| s.action == Action::Noop) {
+        p.line(format!("No changes: the AWS stack in {} is up to date.", r.region));
+    } else {
+        for s in r.steps.iter().filter(|s| s.action != Action::Noop) {
+            p.detail(format!("  {} {}", format!("{:?}", s.action).to_lowercase(), s.resource));
+        }
+    }
+    if let Some(c) = &r.connection {
+        let redacted = |s: &Option<mcpkit_core::secret::Secret>| s.as_ref().map(|s| s.to_string());
+        p.line("");
+        p.line(format!("Gateway URL: {}", c.gateway_url));
+        if let Some(pool) = &c.user_pool {
+            p.line(format!("User Pool ID: {pool}"));
+        }
+        if let Some(t) = &c.token_endpoint {
+            p.line(format!("Token endpoint: {t}"));
+        }
+        for (label, v) in
+            [("Client ID", &c.client_id), ("Client Secret", &c.client_secret), ("Access Token", &c.access_token)]
+        {
+            if let Some(v) = redacted(v) {
+                p.line(format!("{label}: {v}"));
+            }
+        }
+        if c.auth == "AWS_IAM" {
+            p.line("Auth: AWS IAM (SigV4); `mcpkit tools --target aws` signs with your credentials");
+        }
+        p.line(format!("Credentials: {} (mode 0600)", c.credentials_file.display()));
+    }
+    Ok(0)
+}
+
+fn destroy_aws(ws: &Workspace, a: &args::DestroyArgs, p: &Printer) -> Result<i32> {
+    if !a.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Error::input(
+                mcpkit_core::Problem::new("destroying AWS resources needs confirmation, and there is no terminal to ask")
+                    .field("--yes")
+                    .hint("pass -y to confirm"),
+            ));
+        }
+        let ok = inquire::Confirm::new("Delete every AWS resource this workspace deployed?")
+            .with_default(false)
+            .prompt()
+            .unwrap_or(false);
+        if !ok {
+            p.line("Nothing was changed.");
+            return Ok(0);
+        }
+    }
+    let progress = progress::Progress::new(p.quiet() || a.common.json);
+    let r = mcpkit_core::aws::target::destroy(ws, &aws_settings(&a.common), &progress, Default::default())?;
+    if a.common.json {
+        p.json(&r);
+    } else if r.deleted.is_empty() {
+        p.line(format!("Nothing to destroy in {}.", r.region));
+    } else {
+        p.line(format!("Deleted {} AWS resources in {}; state and credentials removed.", r.deleted.len(), r.region));
+    }
+    Ok(0)
 }
 
 fn tokio_runtime() -> Result<tokio::runtime::Runtime> {

@@ -12,6 +12,9 @@ impl Printer {
         Printer { quiet, verbose }
     }
 
+    pub fn verbose(&self) -> bool {
+        self.verbose > 0
+    }
     pub fn quiet(&self) -> bool {
         self.quiet
     }

@@ -203,6 +203,57 @@ pub fn cognito_domain(name: &str, suffix: &str) -> String {
     if base.is_empty() { format!("mcpkit-{suffix}") } else { format!("{base}-{suffix}") }
 }
 
+/// The S3 bucket holding a project's code artifacts. Bucket names are global across all AWS
+/// accounts, so the account and region are part of it; S3 allows 3-63 lower-case letters,
+/// digits and hyphens.
+pub fn artifact_bucket(project: &str, account: &str, region: &str) -> String {
+    let tail = format!("-{account}-{region}");
+    let base: String = format!("mcpkit-{}", project.to_lowercase())
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(63 - tail.len())
+        .collect();
+    format!("{}{tail}", base.trim_end_matches('-'))
+}
+
+/// The object key of a server's code artifact: content-addressed, so unchanged code is never
+/// uploaded again.
+pub fn artifact_key(server: &str, hash: &str) -> String {
+    format!("{server}/{hash}.zip")
+}
+
+/// A Cognito pool's OpenID discovery document. `base` is the cognito-idp endpoint
+/// (`https://cognito-idp.{region}.amazonaws.com` unless an endpoint override says otherwise).
+pub fn cognito_discovery_url(base: &str, pool_id: &str) -> String {
+    format!("{}/{pool_id}/.well-known/openid-configuration", base.trim_end_matches('/'))
+}
+
+/// The token endpoint of a Cognito domain prefix: the fallback when the discovery document
+/// does not announce one (Cognito's does not).
+pub fn cognito_domain_token_endpoint(prefix: &str, region: &str) -> String {
+    format!("https://{prefix}.auth.{region}.amazoncognito.com/oauth2/token")
+}
+
+/// Where a gateway target reaches a runtime: the regional invocation URL with the runtime ARN
+/// fully percent-encoded and the DEFAULT endpoint.
+pub fn runtime_invocation_url(region: &str, runtime_arn: &str) -> String {
+    // Everything but RFC 3986's unreserved characters, as Python's `quote(arn, safe="")`.
+    const SET: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    let arn = percent_encoding::utf8_percent_encode(runtime_arn, SET);
+    format!("https://bedrock-agentcore.{region}.amazonaws.com/runtimes/{arn}/invocations?qualifier=DEFAULT")
+}
+
+/// Deploy-state key names of the gateway's own identity resources are prefixed with
+/// `gateway.`: the gateway and a server may share a name (a new project's do), and each has
+/// its own Cognito pool of the same physical name. Server names cannot contain `.`.
+pub const GATEWAY_KEY_PREFIX: &str = "gateway.";
+
+/// The physical name behind a deploy-state key name (see [`GATEWAY_KEY_PREFIX`]).
+pub fn physical(key_name: &str) -> &str {
+    key_name.strip_prefix(GATEWAY_KEY_PREFIX).unwrap_or(key_name)
+}
+
 /// The name a gateway gives a target's tool: `{target}___{tool}` (three underscores), as
 /// AgentCore Gateway does, so tool names are the same locally and on AWS.
 pub fn tool_name(target: &str, tool: &str) -> String {
@@ -338,5 +389,23 @@ mod tests {
         assert_eq!(split_tool_name(&n), Some(("calc-target", "add_numbers")));
         assert_eq!(split_tool_name("x_amz_bedrock_agentcore_search"), None);
         assert_eq!(split_tool_name("a___b___c"), Some(("a", "b___c")));
+    }
+
+    #[test]
+    fn aws_derived_names_follow_the_service_rules() {
+        let b = artifact_bucket("My_Shop", "123456789012", "eu-west-1");
+        assert_eq!(b, "mcpkit-my-shop-123456789012-eu-west-1");
+        let long = artifact_bucket(&"x".repeat(80), "123456789012", "ap-southeast-2");
+        assert!(long.len() <= 63 && long.ends_with("-123456789012-ap-southeast-2"), "{long}");
+        let arn = "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/calc-abc1234567";
+        assert_eq!(
+            runtime_invocation_url("us-east-1", arn),
+            "https://bedrock-agentcore.us-east-1.amazonaws.com/runtimes/arn%3Aaws%3Abedrock-agentcore%3Aus-east-1%3A123456789012%3Aruntime%2Fcalc-abc1234567/invocations?qualifier=DEFAULT"
+        );
+        assert_eq!(
+            cognito_discovery_url("https://cognito-idp.us-east-1.amazonaws.com/", "us-east-1_abc"),
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/openid-configuration"
+        );
+        assert_eq!(artifact_key("calc", "0f1e"), "calc/0f1e.zip");
     }
 }

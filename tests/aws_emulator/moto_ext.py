@@ -28,7 +28,8 @@ effect): throttling, 5xx, latency, IAM role propagation delay, and a "halt" afte
 mutating request for crash tests.
 
 Also patched in moto: UPDATING -> READY for AgentCore resources (moto only models CREATING ->
-READY), and GetGatewayTarget returns `lastSynchronizedAt` once a target was synchronized.
+READY), GetGatewayTarget returns `lastSynchronizedAt` once a target was synchronized, and
+Cognito's Update/DeleteResourceServer exist (moto answers them with a 500 page).
 
 Usage: python moto_ext.py [--host 127.0.0.1] [--port 5000]
 """
@@ -1000,9 +1001,42 @@ def patch_gateway_target_sync():
     GatewayTarget.to_dict = patched_to_dict
 
 
+def patch_cognito_resource_servers():
+    """moto 5.2.5 has Create/Describe/ListResourceServers but not Update or Delete (it answers
+    them with a 500 HTML page); add both, with Cognito's errors."""
+    from moto.cognitoidp import models as m
+    from moto.cognitoidp import responses as r
+
+    def update_resource_server(self, user_pool_id, identifier, name, scopes):
+        server = self.describe_resource_server(user_pool_id, identifier)
+        server.name, server.scopes = name, scopes
+        return server
+
+    def delete_resource_server(self, user_pool_id, identifier):
+        self.describe_resource_server(user_pool_id, identifier)  # raises when unknown
+        del self.user_pools[user_pool_id].resource_servers[identifier]
+
+    m.CognitoIdpBackend.update_resource_server = update_resource_server
+    m.CognitoIdpBackend.delete_resource_server = delete_resource_server
+
+    def update_handler(self):
+        server = self.backend.update_resource_server(
+            self._get_param("UserPoolId"), self._get_param("Identifier"),
+            self._get_param("Name"), self._get_param("Scopes"))
+        return r.ActionResult({"ResourceServer": server.to_json()})
+
+    def delete_handler(self):
+        self.backend.delete_resource_server(self._get_param("UserPoolId"), self._get_param("Identifier"))
+        return r.EmptyResult()
+
+    r.CognitoIdpResponse.update_resource_server = update_handler
+    r.CognitoIdpResponse.delete_resource_server = delete_handler
+
+
 def make_app():
     global _ROUTER
     patch_agentcore_update_transitions()
+    patch_cognito_resource_servers()
     patch_gateway_target_sync()
     _ROUTER = RestRouter("bedrock-agentcore-control", "bedrock-agentcore")
     return TestExtMiddleware(DomainDispatcherApplication(create_backend_app))

@@ -1,7 +1,12 @@
-//! The AWS target's desired topology: what `mcpkit deploy --target aws` must make, as engine
-//! resources with their dependencies, derived from mcpkit.toml alone (names from
-//! [`crate::names`]). The steps that create them over the AWS SDK come with the rest of the
-//! AWS target; this part is pure, so the plan (`--dry-run`) is known before any API call.
+//! The AWS target: the desired topology as engine resources ([`desired`], pure: derived from
+//! mcpkit.toml, the account and region, and the artifacts' input hashes), the cloud that
+//! performs each step over the AWS SDK ([`cloud`]), and the commands ([`target`]).
+
+pub mod artifact;
+pub mod cloud;
+pub mod policy;
+pub mod sdk;
+pub mod target;
 
 use crate::engine::{Desired, Key};
 use crate::error::Result;
@@ -31,32 +36,41 @@ pub mod kind {
 
 /// How one leg is secured on AWS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Leg {
+pub enum Leg {
     /// A Cognito pool chain of its own (the default).
     Cognito,
     /// AWS IAM: SigV4, no pool.
     Iam,
 }
 
-fn leg(chosen: &Option<String>) -> Leg {
+pub fn leg(chosen: &Option<String>) -> Leg {
     match chosen.as_deref() {
         Some("iam") => Leg::Iam,
         _ => Leg::Cognito,
     }
 }
 
+/// Where the topology is deployed: what the names and policies of account-scoped resources
+/// are made of.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub scope: policy::Scope,
+}
+
 /// The Cognito chain protecting `name`: pool, domain, resource server (scope `invoke`), client.
-fn cognito_chain(out: &mut Vec<Desired>, name: &str) -> Key {
-    let pool = Key::new(kind::POOL, format!("{name}-pool"));
-    let rs = Key::new(kind::RESOURCE_SERVER, format!("{name}-id"));
-    let client = Key::new(kind::CLIENT, format!("{name}-client"));
+/// Returns the pool and the client, which dependents read (discovery URL, client id).
+/// `prefix` sets the gateway's chain apart from a server's of the same name.
+fn cognito_chain(out: &mut Vec<Desired>, prefix: &str, name: &str) -> [Key; 2] {
+    let pool = Key::new(kind::POOL, format!("{prefix}{name}-pool"));
+    let rs = Key::new(kind::RESOURCE_SERVER, format!("{prefix}{name}-id"));
+    let client = Key::new(kind::CLIENT, format!("{prefix}{name}-client"));
     out.push(Desired {
         key: pool.clone(),
         depends_on: vec![],
         config: json!({ "allow_admin_create_user_only": true }),
     });
     out.push(Desired {
-        key: Key::new(kind::DOMAIN, name),
+        key: Key::new(kind::DOMAIN, format!("{prefix}{name}")),
         depends_on: vec![pool.clone()],
         config: json!({}),
     });
@@ -67,17 +81,18 @@ fn cognito_chain(out: &mut Vec<Desired>, name: &str) -> Key {
     });
     out.push(Desired {
         key: client.clone(),
-        depends_on: vec![pool, rs],
+        depends_on: vec![pool.clone(), rs],
         config: json!({ "flows": ["client_credentials"], "scopes": [format!("{name}-id/{}", names::SCOPE)] }),
     });
-    client
+    [pool, client]
 }
 
 /// Every resource of the topology, with its dependencies. `code_hashes` gives each server's
-/// artifact hash (the content of what would be uploaded), so a code change is an update of
-/// that server's artifact and runtime only.
+/// artifact hash (of what would be uploaded), so a code change is an update of that server's
+/// artifact and runtime, and a re-synchronisation of its target, only.
 pub fn desired(
     ws: &Workspace,
+    ctx: &Context,
     code_hashes: &std::collections::BTreeMap<String, String>,
 ) -> Result<Vec<Desired>> {
     ws.ensure_valid()?;
@@ -85,12 +100,28 @@ pub fn desired(
     let g = names::gateway(&m.gateway.name);
     let mut out = Vec::new();
 
+    let mut needs = policy::GatewayNeeds::default();
+    for (name, s) in &m.servers {
+        let n = names::server(&m.gateway.name, name);
+        match leg(&s.auth) {
+            Leg::Cognito => needs.credential_providers.push(n.identity),
+            Leg::Iam => needs.iam_runtimes.push(n.runtime),
+        }
+    }
     let gateway_role = Key::new(kind::ROLE, &g.role);
-    out.push(Desired { key: gateway_role.clone(), depends_on: vec![], config: json!({ "for": "gateway" }) });
+    out.push(Desired {
+        key: gateway_role.clone(),
+        depends_on: vec![],
+        config: json!({
+            "description": format!("mcpkit: AgentCore gateway {}", g.gateway),
+            "trust": policy::trust(&ctx.scope),
+            "policy": policy::gateway(&ctx.scope, &g.gateway, &needs),
+        }),
+    });
     let inbound = leg(&m.gateway.auth);
     let mut gateway_deps = vec![gateway_role.clone()];
     if inbound == Leg::Cognito {
-        gateway_deps.push(cognito_chain(&mut out, &g.gateway));
+        gateway_deps.extend(cognito_chain(&mut out, names::GATEWAY_KEY_PREFIX, &g.gateway));
     }
     let gateway = Key::new(kind::GATEWAY, &g.gateway);
     out.push(Desired {
@@ -106,19 +137,25 @@ pub fn desired(
     });
 
     let uses_code = m.servers.values().any(|s| s.build == BuildKind::Code);
-    let bucket = Key::new(kind::BUCKET, format!("mcpkit-{}", m.project.name.to_lowercase()));
+    let bucket_name = names::artifact_bucket(&m.project.name, &ctx.scope.account, &ctx.scope.region);
+    let bucket = Key::new(kind::BUCKET, &bucket_name);
     if uses_code {
         out.push(Desired { key: bucket.clone(), depends_on: vec![], config: json!({}) });
     }
     for (name, s) in &m.servers {
         let n = names::server(&m.gateway.name, name);
         let mut runtime_deps = Vec::new();
+        let repository = (s.build == BuildKind::Container).then(|| n.ecr_repository.clone());
         if s.auto_create_execution_role {
             let role = Key::new(kind::ROLE, &n.role);
             out.push(Desired {
                 key: role.clone(),
                 depends_on: vec![],
-                config: json!({ "for": "runtime", "build": s.build }),
+                config: json!({
+                    "description": format!("mcpkit: AgentCore runtime {}", n.runtime),
+                    "trust": policy::trust(&ctx.scope),
+                    "policy": policy::runtime(&ctx.scope, &n.runtime, repository.as_deref()),
+                }),
             });
             runtime_deps.push(role);
         }
@@ -129,7 +166,7 @@ pub fn desired(
                 out.push(Desired {
                     key: code.clone(),
                     depends_on: vec![bucket.clone()],
-                    config: json!({ "hash": code_hash }),
+                    config: json!({ "hash": code_hash, "key": names::artifact_key(name, &code_hash) }),
                 });
                 runtime_deps.push(code);
             }
@@ -144,7 +181,7 @@ pub fn desired(
                 out.push(Desired {
                     key: image.clone(),
                     depends_on: image_deps,
-                    config: json!({ "hash": code_hash }),
+                    config: json!({ "hash": code_hash, "repository": n.ecr_repository }),
                 });
                 runtime_deps.push(image);
             }
@@ -152,12 +189,12 @@ pub fn desired(
         let outbound = leg(&s.auth);
         let mut target_deps = vec![gateway.clone()];
         if outbound == Leg::Cognito {
-            let client = cognito_chain(&mut out, name);
-            runtime_deps.push(client.clone());
+            let [pool, client] = cognito_chain(&mut out, "", name);
+            runtime_deps.extend([pool.clone(), client.clone()]);
             let identity = Key::new(kind::CREDENTIAL_PROVIDER, &n.identity);
             out.push(Desired {
                 key: identity.clone(),
-                depends_on: vec![client],
+                depends_on: vec![pool, client],
                 config: json!({ "vendor": "CustomOauth2" }),
             });
             target_deps.push(identity);
@@ -168,6 +205,7 @@ pub fn desired(
             depends_on: runtime_deps,
             config: json!({
                 "protocol": "MCP",
+                "server": name,
                 "build": s.build,
                 "code": code_hash,
                 "env": s.env,
@@ -183,6 +221,7 @@ pub fn desired(
             config: json!({
                 "credentials": if outbound == Leg::Iam { "GATEWAY_IAM_ROLE" } else { "OAUTH" },
                 "scopes": if outbound == Leg::Iam { vec![] } else { vec![n.scope.clone()] },
+                "code": code_hash,
             }),
         });
     }
@@ -192,3 +231,13 @@ pub fn desired(
 
 #[cfg(test)]
 mod tests;
+
+/// Deploy-state keys of the gateway's Cognito chain.
+pub fn gateway_chain(gateway: &str) -> (Key, Key, Key) {
+    let p = names::GATEWAY_KEY_PREFIX;
+    (
+        Key::new(kind::POOL, format!("{p}{gateway}-pool")),
+        Key::new(kind::CLIENT, format!("{p}{gateway}-client")),
+        Key::new(kind::DOMAIN, format!("{p}{gateway}")),
+    )
+}

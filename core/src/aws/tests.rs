@@ -20,6 +20,12 @@ fn hashes(calc: &str) -> BTreeMap<String, String> {
     BTreeMap::from([("calc".to_string(), calc.to_string()), ("greeter".to_string(), "g1".to_string())])
 }
 
+fn ctx() -> Context {
+    Context {
+        scope: policy::Scope { partition: "aws".into(), region: "us-east-1".into(), account: "123456789012".into() },
+    }
+}
+
 fn keys(d: &[Desired]) -> Vec<String> {
     d.iter().map(|x| x.key.id()).collect()
 }
@@ -27,12 +33,12 @@ fn keys(d: &[Desired]) -> Vec<String> {
 #[test]
 fn the_original_toolkit_topology_with_its_names() {
     let (_d, ws) = workspace("");
-    let d = desired(&ws, &hashes("c1")).unwrap();
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
     let k = keys(&d);
     for expected in [
         "iam.role:shop-role",
-        "cognito.pool:shop-pool",
-        "cognito.client:shop-client",
+        "cognito.pool:gateway.shop-pool",
+        "cognito.client:gateway.shop-client",
         "agentcore.gateway:shop",
         "iam.role:shop-calc-role",
         "s3.code:calc",
@@ -60,19 +66,21 @@ fn the_original_toolkit_topology_with_its_names() {
 #[test]
 fn a_code_change_updates_that_servers_artifact_and_runtime_only() {
     let (_d, ws) = workspace("");
-    let before = desired(&ws, &hashes("c1")).unwrap();
+    let before = desired(&ws, &ctx(), &hashes("c1")).unwrap();
     let mut state = State::default();
     for (i, d) in before.iter().enumerate() {
-        state.record(&d.key, crate::engine::Live { id: d.key.id(), outputs: json!({}) }, &d.hash(), i);
+        let inputs = crate::engine::inputs_hash(&crate::engine::inputs_of(d, &state));
+        state.record(&d.key, crate::engine::Live { id: d.key.id(), outputs: json!({}) }, &d.hash(), &inputs, i);
     }
-    let after = desired(&ws, &hashes("c2")).unwrap();
+    let after = desired(&ws, &ctx(), &hashes("c2")).unwrap();
     let p = plan(&after, &state, &BTreeMap::new()).unwrap();
     let changed: Vec<(String, Action)> = p.mutating().map(|s| (s.key.id(), s.action)).collect();
     assert_eq!(
         changed,
         vec![
             ("s3.code:calc".to_string(), Action::Update),
-            ("agentcore.runtime:calc".to_string(), Action::Update)
+            ("agentcore.runtime:calc".to_string(), Action::Update),
+            ("agentcore.target:calc-target".to_string(), Action::Update)
         ]
     );
 }
@@ -85,9 +93,9 @@ fn iam_legs_need_no_pools_and_a_brought_role_is_not_created() {
         "entrypoint = \"calc/server.py\"\nauth = \"iam\"\nauto_create_execution_role = false\nexecution_role_arn = \"arn:aws:iam::123456789012:role/mine\"",
     );
     let ws = Workspace::from_text(ws.root(), text).unwrap();
-    let d = desired(&ws, &hashes("c1")).unwrap();
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
     let k = keys(&d);
-    assert!(!k.contains(&"cognito.pool:shop-pool".to_string()), "an IAM gateway has no pool");
+    assert!(!k.contains(&"cognito.pool:gateway.shop-pool".to_string()), "an IAM gateway has no pool");
     assert!(!k.contains(&"cognito.pool:calc-pool".to_string()));
     assert!(!k.contains(&"agentcore.credential-provider:calc-identity".to_string()));
     assert!(
@@ -109,7 +117,7 @@ fn container_servers_get_a_repository_and_an_image() {
         "entrypoint = \"greeter/server.py\"\nbuild = \"container\"",
     );
     let ws = Workspace::from_text(ws.root(), text).unwrap();
-    let k = keys(&desired(&ws, &hashes("c1")).unwrap());
+    let k = keys(&desired(&ws, &ctx(), &hashes("c1")).unwrap());
     assert!(k.contains(&"ecr.repository:mcpkit/shop/greeter".to_string()), "{k:?}");
     assert!(k.contains(&"ecr.image:greeter".to_string()));
     assert!(!k.contains(&"s3.code:greeter".to_string()));

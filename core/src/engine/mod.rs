@@ -81,10 +81,13 @@ pub type Inputs = BTreeMap<Key, Live>;
 pub trait Target: Sync {
     /// Finds a resource: by its recorded id when there is one, else by name (and mcpkit's
     /// tags). `None`: it does not exist.
+    /// `inputs` are the dependencies' outputs when known (on a create; empty on a refresh, where
+    /// the record's own outputs say what the target needs).
     fn read(
         &self,
         key: &Key,
         recorded: Option<&Record>,
+        inputs: &Inputs,
     ) -> impl Future<Output = crate::Result<Option<Live>>> + Send;
     fn create(&self, desired: &Desired, inputs: &Inputs) -> impl Future<Output = crate::Result<Live>> + Send;
     fn update(
@@ -158,6 +161,21 @@ pub fn topo_order(desired: &[Desired]) -> crate::Result<Vec<Key>> {
     Ok(out)
 }
 
+/// The dependencies' recorded outputs, as handed to the target.
+pub fn inputs_of(d: &Desired, state: &State) -> Inputs {
+    d.depends_on
+        .iter()
+        .filter_map(|k| state.get(k).map(|r| (k.clone(), Live { id: r.id.clone(), outputs: r.outputs.clone() })))
+        .collect()
+}
+
+/// A hash of the inputs a resource was made from: when a dependency is re-created (a new id, a
+/// new ARN), its dependents are updated even though their own configuration is the same.
+pub fn inputs_hash(inputs: &Inputs) -> String {
+    let v: Vec<(String, &Live)> = inputs.iter().map(|(k, l)| (k.id(), l)).collect();
+    config_hash(&serde_json::to_value(v).expect("json values serialize"))
+}
+
 /// Compares desired resources with what the state and the live API say.
 /// `live` holds what [`Target::read`] found for every recorded resource (`None`: gone).
 pub fn plan(desired: &[Desired], state: &State, live: &BTreeMap<Key, Option<Live>>) -> crate::Result<Plan> {
@@ -179,6 +197,13 @@ pub fn plan(desired: &[Desired], state: &State, live: &BTreeMap<Key, Option<Live
             (Some(r), _) if r.hash != d.hash() => {
                 Step { key: key.clone(), action: Action::Update, reason: "configuration changed".into() }
             }
+            (Some(r), _) if r.inputs != inputs_hash(&inputs_of(d, state)) => Step {
+                key: key.clone(),
+                action: Action::Update,
+                reason: "a resource it depends on changed".into(),
+            },
+            // A dependency that changes in this run may hand it new outputs: apply checks,
+            // and updates it then.
             _ => Step { key: key.clone(), action: Action::Noop, reason: "up to date".into() },
         };
         steps.push(step);
@@ -199,7 +224,7 @@ pub fn plan(desired: &[Desired], state: &State, live: &BTreeMap<Key, Option<Live
 /// Reads every recorded resource from the live API (concurrently).
 pub async fn refresh<T: Target>(target: &T, state: &State) -> crate::Result<BTreeMap<Key, Option<Live>>> {
     let mut reads: FuturesUnordered<_> =
-        state.records().map(|r| async move { (r.key.clone(), target.read(&r.key, Some(r)).await) }).collect();
+        state.records().map(|r| async move { (r.key.clone(), target.read(&r.key, Some(r), &Inputs::new()).await) }).collect();
     let mut out = BTreeMap::new();
     while let Some((k, r)) = reads.next().await {
         out.insert(k, r?);
@@ -245,25 +270,30 @@ pub async fn apply<T: Target>(
             }) else {
                 break;
             };
-            let step = pending.remove(pos);
-            if step.action == Action::Noop {
-                done.insert(step.key.clone());
-                continue;
-            }
+            let mut step = pending.remove(pos).clone();
             let d = by_key[&step.key];
-            let inputs: Inputs = d
-                .depends_on
-                .iter()
-                .filter_map(|k| {
-                    state.get(k).map(|r| (k.clone(), Live { id: r.id.clone(), outputs: r.outputs.clone() }))
-                })
-                .collect();
+            let inputs = inputs_of(d, state);
+            let inputs_digest = inputs_hash(&inputs);
+            let unchanged =
+                state.get(&step.key).is_some_and(|r| r.hash == d.hash() && r.inputs == inputs_digest);
+            match step.action {
+                // Up to date, unless a dependency changed in this run and handed new outputs.
+                Action::Noop | Action::Update if unchanged => {
+                    done.insert(step.key.clone());
+                    continue;
+                }
+                Action::Noop => {
+                    step.action = Action::Update;
+                    step.reason = "a resource it depends on changed".into();
+                }
+                _ => {}
+            }
             if step.action == Action::Create {
                 // Intent first: a crash after the API call is found by `read` next time.
                 state.mark_pending(&step.key, &d.hash(), order[&step.key]);
                 store.save(state)?;
             }
-            observer.started(step);
+            observer.started(&step);
             let current = state.get(&step.key).cloned();
             let position = order[&step.key];
             running.push(async move {
@@ -271,7 +301,7 @@ pub async fn apply<T: Target>(
                     // A create first looks for the resource: an interrupted run may have made
                     // it (the target only finds resources tagged as this project's). Found and
                     // made from the same configuration: adopted as it is; otherwise updated.
-                    Action::Create => match target.read(&step.key, current.as_ref()).await {
+                    Action::Create => match target.read(&step.key, current.as_ref(), &inputs).await {
                         Ok(Some(live)) => match &current {
                             Some(rec) if rec.hash == d.hash() => Ok(live),
                             _ => {
@@ -282,6 +312,7 @@ pub async fn apply<T: Target>(
                                     status: RecordStatus::Ready,
                                     outputs: live.outputs.clone(),
                                     order: position,
+                                    inputs: String::new(),
                                 };
                                 target.update(d, &found, &inputs).await
                             }
@@ -296,14 +327,15 @@ pub async fn apply<T: Target>(
                     }
                     Action::Noop | Action::Delete => unreachable!("not started here"),
                 };
-                (step, r)
+                (step, r, inputs_digest)
             });
         }
-        let Some((step, result)) = running.next().await else { break };
+        let Some((step, result, inputs_digest)) = running.next().await else { break };
+        let step = &step;
         match result {
             Ok(live) => {
                 let d = by_key[&step.key];
-                state.record(&step.key, live, &d.hash(), order[&step.key]);
+                state.record(&step.key, live, &d.hash(), &inputs_digest, order[&step.key]);
                 store.save(state)?;
                 done.insert(step.key.clone());
                 observer.finished(step, &Ok(()));

@@ -24,6 +24,9 @@ pub struct Record {
     pub outputs: serde_json::Value,
     /// Position in creation order; deletion goes backwards.
     pub order: usize,
+    /// Hash of the dependencies' outputs it was made from ([`super::inputs_hash`]).
+    #[serde(default)]
+    pub inputs: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -53,11 +56,12 @@ impl State {
             status: RecordStatus::Pending,
             outputs: serde_json::Value::Null,
             order,
+            inputs: String::new(),
         });
         rec.status = RecordStatus::Pending;
         rec.hash = hash.to_string();
     }
-    pub fn record(&mut self, key: &Key, live: Live, hash: &str, order: usize) {
+    pub fn record(&mut self, key: &Key, live: Live, hash: &str, inputs: &str, order: usize) {
         self.resources.insert(
             key.id(),
             Record {
@@ -67,6 +71,7 @@ impl State {
                 status: RecordStatus::Ready,
                 outputs: live.outputs,
                 order,
+                inputs: inputs.to_string(),
             },
         );
     }

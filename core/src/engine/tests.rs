@@ -41,7 +41,7 @@ impl Cloud {
 }
 
 impl Target for Cloud {
-    async fn read(&self, key: &Key, _: Option<&Record>) -> crate::Result<Option<Live>> {
+    async fn read(&self, key: &Key, _: Option<&Record>, _: &Inputs) -> crate::Result<Option<Live>> {
         Ok(self.live.lock().unwrap().get(key).map(|(l, _)| l.clone()))
     }
     async fn create(&self, d: &Desired, inputs: &Inputs) -> crate::Result<Live> {

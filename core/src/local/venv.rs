@@ -36,7 +36,7 @@ pub fn is_current(venv: &Path, requirements: &Path) -> bool {
         && python(venv).exists()
 }
 
-fn which(tool: &str) -> Option<PathBuf> {
+pub fn which(tool: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(tool)).find(|p| p.is_file()))
 }

@@ -7,33 +7,24 @@ use crate::manifest::Workspace;
 use crate::secret::Secret;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Default)]
 pub enum Target {
     #[default]
     Local,
-    Aws,
-}
-
-/// The AWS target is not part of this build yet.
-pub fn aws_unavailable() -> Error {
-    Error::input(
-        Problem::new("the AWS target is not available yet in this version of mcpkit")
-            .field("--target")
-            .hint("deploy locally with `mcpkit deploy` (the default target) meanwhile"),
-    )
+    /// AgentCore, in the region and as the profile given (or configured).
+    Aws(crate::aws::sdk::Settings),
 }
 
 /// The gateway's URL and a fresh access token for it.
-pub fn gateway_token(ws: &Workspace, target: Target) -> Result<(String, Secret)> {
+pub fn gateway_token(ws: &Workspace, target: &Target) -> Result<(String, Secret)> {
     match target {
         Target::Local => crate::local::token(ws),
-        Target::Aws => Err(aws_unavailable()),
+        Target::Aws(settings) => crate::aws::target::token(ws, settings),
     }
 }
 
 /// The deployed gateway's tools, as the gateway describes them.
-pub fn tools(ws: &Workspace, target: Target) -> Result<Vec<rmcp::model::Tool>> {
+pub fn tools(ws: &Workspace, target: &Target) -> Result<Vec<rmcp::model::Tool>> {
     let (url, token) = gateway_token(ws, target)?;
     runtime()?.block_on(async {
         let c = crate::mcp::connect(&url, Some(&token), crate::mcp::Lifecycle::Auto).await?;
@@ -44,7 +35,7 @@ pub fn tools(ws: &Workspace, target: Target) -> Result<Vec<rmcp::model::Tool>> {
 }
 
 /// Calls a tool through the deployed gateway. `args` is a JSON object.
-pub fn call(ws: &Workspace, target: Target, tool: &str, args: &str) -> Result<rmcp::model::CallToolResult> {
+pub fn call(ws: &Workspace, target: &Target, tool: &str, args: &str) -> Result<rmcp::model::CallToolResult> {
     let args: serde_json::Value = serde_json::from_str(args).map_err(|e| {
         Error::input(
             Problem::new(format!("not valid JSON: {e}"))
@@ -100,7 +91,7 @@ pub struct ClientConfig {
     pub note: String,
 }
 
-pub fn connect(ws: &Workspace, target: Target, client: McpClient) -> Result<ClientConfig> {
+pub fn connect(ws: &Workspace, target: &Target, client: McpClient) -> Result<ClientConfig> {
     let (url, token) = gateway_token(ws, target)?;
     let name = format!("mcpkit-{}", ws.manifest().gateway.name);
     let bearer = format!("Bearer {}", token.expose());
