@@ -13,6 +13,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 fn main() {
+    mcpkit_core::install_crypto();
     let cli = Cli::parse();
     let p = Printer::new(cli.quiet, cli.verbose);
     let code = match run(cli, &p) {
@@ -437,7 +438,12 @@ fn deploy_aws(ws: &Workspace, a: &args::DeployArgs, p: &Printer) -> Result<i32> 
     let count = |act: Action| r.steps.iter().filter(|s| s.action == act).count();
     if r.dry_run {
         for s in r.steps.iter().filter(|s| s.action != Action::Noop || p.verbose()) {
-            p.line(format!("  {:<7} {:<48} {}", format!("{:?}", s.action).to_lowercase(), s.resource, s.reason));
+            p.line(format!(
+                "  {:<7} {:<48} {}",
+                format!("{:?}", s.action).to_lowercase(),
+                s.resource,
+                s.reason
+            ));
         }
         p.line(format!(
             "Plan for account {} in {}: {} to create, {} to update, {} to delete, {} unchanged.",
@@ -467,9 +473,11 @@ fn deploy_aws(ws: &Workspace, a: &args::DeployArgs, p: &Printer) -> Result<i32> 
         if let Some(t) = &c.token_endpoint {
             p.line(format!("Token endpoint: {t}"));
         }
-        for (label, v) in
-            [("Client ID", &c.client_id), ("Client Secret", &c.client_secret), ("Access Token", &c.access_token)]
-        {
+        for (label, v) in [
+            ("Client ID", &c.client_id),
+            ("Client Secret", &c.client_secret),
+            ("Access Token", &c.access_token),
+        ] {
             if let Some(v) = redacted(v) {
                 p.line(format!("{label}: {v}"));
             }
@@ -486,9 +494,11 @@ fn destroy_aws(ws: &Workspace, a: &args::DestroyArgs, p: &Printer) -> Result<i32
     if !a.yes {
         if !std::io::stdin().is_terminal() {
             return Err(Error::input(
-                mcpkit_core::Problem::new("destroying AWS resources needs confirmation, and there is no terminal to ask")
-                    .field("--yes")
-                    .hint("pass -y to confirm"),
+                mcpkit_core::Problem::new(
+                    "destroying AWS resources needs confirmation, and there is no terminal to ask",
+                )
+                .field("--yes")
+                .hint("pass -y to confirm"),
             ));
         }
         let ok = inquire::Confirm::new("Delete every AWS resource this workspace deployed?")
@@ -507,7 +517,11 @@ fn destroy_aws(ws: &Workspace, a: &args::DestroyArgs, p: &Printer) -> Result<i32
     } else if r.deleted.is_empty() {
         p.line(format!("Nothing to destroy in {}.", r.region));
     } else {
-        p.line(format!("Deleted {} AWS resources in {}; state and credentials removed.", r.deleted.len(), r.region));
+        p.line(format!(
+            "Deleted {} AWS resources in {}; state and credentials removed.",
+            r.deleted.len(),
+            r.region
+        ));
     }
     Ok(0)
 }

@@ -26,6 +26,16 @@ pub mod scaffold;
 pub mod secret;
 
 pub use error::{Error, Problem, Result};
+
+/// Makes rustls' *ring* provider the process default, once. mcpkit's HTTP clients (reqwest,
+/// the AWS SDK) all use rustls on ring, which must be installed before the first client is
+/// built; every entry point that builds one calls this, and so does the binary at start.
+pub fn install_crypto() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
 pub use manifest::{Manifest, Workspace};
 
 /// The version of mcpkit, shown by `--version` and written into generated files.

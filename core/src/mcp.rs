@@ -26,6 +26,7 @@ pub enum Lifecycle {
 
 /// Connects to an MCP endpoint, with a bearer token when given.
 pub async fn connect(url: &str, token: Option<&Secret>, lifecycle: Lifecycle) -> Result<Client> {
+    crate::install_crypto();
     let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
     if let Some(t) = token {
         config = config.auth_header(t.expose().to_string());

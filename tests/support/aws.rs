@@ -56,6 +56,102 @@ impl Moto {
     }
 }
 
+impl Moto {
+    /// The environment a mcpkit process needs to use the emulator as its AWS (and nothing of
+    /// the developer's own AWS configuration).
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.url()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_CONFIG_FILE", "/nonexistent/mcpkit-test-aws-config".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/mcpkit-test-aws-credentials".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    fn request(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let url = format!("{}{path}", self.url());
+        let method = ::reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let client = ::reqwest::Client::new();
+                let mut req = client.request(method, &url);
+                if let Some(b) = body {
+                    req = req.json(&b);
+                }
+                let resp = req.send().await.unwrap();
+                let text = resp.text().await.unwrap();
+                serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+            })
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// Sets fault-injection settings (`tests/aws_emulator/README.md`).
+    pub fn faults(&self, settings: serde_json::Value) -> serde_json::Value {
+        self.request("POST", "/test-ext/faults", Some(settings))
+    }
+    pub fn fault_state(&self) -> serde_json::Value {
+        self.request("GET", "/test-ext/faults", None)
+    }
+    pub fn release(&self) {
+        self.request("POST", "/test-ext/release", None);
+    }
+    /// Every signed AWS request since the last `clear_calls`.
+    pub fn calls(&self) -> Vec<serde_json::Value> {
+        self.request("GET", "/test-ext/calls", None).as_array().cloned().unwrap_or_default()
+    }
+    pub fn clear_calls(&self) {
+        self.request("DELETE", "/test-ext/calls", None);
+    }
+    /// The mutating AWS operations since the last `clear_calls`, as `service:op`.
+    pub fn mutating_calls(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .filter(|c| c["mutating"] == true && c["fault"].is_null())
+            .map(|c| format!("{}:{}", c["service"].as_str().unwrap_or(""), c["op"].as_str().unwrap_or("")))
+            .collect()
+    }
+    /// What exists in the emulator (`total` counts everything).
+    pub fn inventory(&self) -> serde_json::Value {
+        self.request("GET", "/test-ext/inventory", None)
+    }
+    /// Forgets everything: AWS state, faults, the call log.
+    pub fn reset(&self) {
+        self.request("POST", "/moto-api/reset", None);
+    }
+
+    /// SDK configuration for checking what exists, the way a user's script would.
+    pub fn sdk(&self) -> aws_config::SdkConfig {
+        use aws_smithy_http_client::tls;
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+            .build_https();
+        let creds = aws_credential_types::Credentials::new("testing", "testing", None, None, "test");
+        let url = self.url();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(
+                aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .http_client(http)
+                    .endpoint_url(url)
+                    .region(aws_config::Region::new("us-east-1"))
+                    .credentials_provider(creds)
+                    .load(),
+            )
+        })
+        .join()
+        .unwrap()
+    }
+}
+
 /// GET `url` and report whether it answered 200. Runs on a thread of its own so it works
 /// inside and outside the tests' async runtimes.
 fn ping(url: &str) -> bool {

@@ -8,6 +8,12 @@ pub mod mcp;
 pub mod plugins;
 
 use std::collections::BTreeMap;
+
+/// Every test binary's HTTP clients use rustls on ring, installed before any test runs.
+#[ctor::ctor]
+fn install_crypto() {
+    mcpkit_core::install_crypto();
+}
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -212,4 +218,33 @@ pub fn start_server(entrypoint: &Path) -> (ChildGuard, u16) {
     let guard = ChildGuard(child);
     assert!(wait_for_port(port, Duration::from_secs(30)), "server {} did not listen", entrypoint.display());
     (guard, port)
+}
+
+/// Hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The claims of a JWT, unverified (the tests check what a token says; the gateways check
+/// its signature).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Whether docker, podman or finch with a running engine is on the test PATH.
+pub fn container_engine_running() -> bool {
+    ["docker", "podman", "finch"].iter().any(|e| {
+        Command::new(e)
+            .arg("info")
+            .env("PATH", tool_path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }

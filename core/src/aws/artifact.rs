@@ -128,7 +128,9 @@ async fn install_wheels(requirements: &Path, target: &Path) -> Result<()> {
         "cannot install {} as linux/arm64 wheels for Python {PYTHON}:\n{last}",
         requirements.display()
     ))
-    .with_hint("every requirement needs a manylinux aarch64 wheel on the index (no source builds, no git URLs)"))
+    .with_hint(
+        "every requirement needs a manylinux aarch64 wheel on the index (no source builds, no git URLs)",
+    ))
 }
 
 /// Writes the zip: dependencies at the root, then the server's own files (which win on a
@@ -304,9 +306,12 @@ async fn run_engine(engine: &Path, args: &[&str], stdin: Option<&str>) -> Result
         .spawn()
         .map_err(|e| Error::world(format!("cannot run {}: {e}", engine.display())))?;
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(input.as_bytes()).await.map_err(|e| Error::world(format!("{}: {e}", engine.display())))?;
+        pipe.write_all(input.as_bytes())
+            .await
+            .map_err(|e| Error::world(format!("{}: {e}", engine.display())))?;
     }
-    let out = child.wait_with_output().await.map_err(|e| Error::world(format!("{}: {e}", engine.display())))?;
+    let out =
+        child.wait_with_output().await.map_err(|e| Error::world(format!("{}: {e}", engine.display())))?;
     if out.status.success() {
         return Ok(());
     }
@@ -354,7 +359,8 @@ mod tests {
         let out = d.path().join("a.zip");
         write_zip(&s, &d.path().join("deps"), &out).unwrap();
         let mut z = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
-        let mut names: Vec<String> = (0..z.len()).map(|i| z.by_index(i).unwrap().name().to_string()).collect();
+        let mut names: Vec<String> =
+            (0..z.len()).map(|i| z.by_index(i).unwrap().name().to_string()).collect();
         names.sort();
         assert_eq!(names, ["pkg/__init__.py", "requirements.txt", "server.py"]);
         let f = z.by_name("server.py").unwrap();

@@ -78,7 +78,9 @@ pub fn gateway(scope: &Scope, gateway: &str, needs: &GatewayNeeds) -> Value {
         let secrets: Vec<String> = needs
             .credential_providers
             .iter()
-            .map(|p| scope.arn("secretsmanager", &format!("secret:bedrock-agentcore-identity!default/oauth2/{p}*")))
+            .map(|p| {
+                scope.arn("secretsmanager", &format!("secret:bedrock-agentcore-identity!default/oauth2/{p}*"))
+            })
             .collect();
         statements.push(json!({
             "Sid": "OAuthClientSecrets",
@@ -206,7 +208,9 @@ mod tests {
             &"arn:aws:bedrock-agentcore:us-east-1:123456789012:token-vault/default/oauth2credentialprovider/calc-identity"
                 .to_string()
         ));
-        assert!(g.contains(&"arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/greeter-*".to_string()));
+        assert!(
+            g.contains(&"arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/greeter-*".to_string())
+        );
         // Nothing about runtimes the gateway reaches with OAuth.
         assert!(!g.iter().any(|r| r.contains("runtime/calc")));
     }

@@ -39,14 +39,6 @@ pub struct Aws {
     pub agentcore: aws_sdk_bedrockagentcorecontrol::Client,
 }
 
-/// Installs rustls' ring provider as the process default, once (reqwest asks for it).
-pub fn install_crypto() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     use aws_smithy_http_client::tls;
     aws_smithy_http_client::Builder::new()
@@ -60,7 +52,7 @@ fn retry_partition() -> RetryPartition {
 
 /// Loads the configuration and finds out which account it acts in (one STS call).
 pub async fn connect(settings: &Settings) -> Result<Aws> {
-    install_crypto();
+    crate::install_crypto();
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client()).retry_config(
         RetryConfig::standard()
             .with_max_attempts(10)
@@ -87,19 +79,17 @@ pub async fn connect(settings: &Settings) -> Result<Aws> {
             .with_hint("check your AWS credentials (`aws sts get-caller-identity`), or pass --profile")
     })?;
     let account = me.account().unwrap_or_default().to_string();
-    let partition = me
-        .arn()
-        .and_then(|a| a.split(':').nth(1))
-        .filter(|p| !p.is_empty())
-        .unwrap_or("aws")
-        .to_string();
+    let partition =
+        me.arn().and_then(|a| a.split(':').nth(1)).filter(|p| !p.is_empty()).unwrap_or("aws").to_string();
     let cognito_base = std::env::var("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
         .ok()
         .or_else(|| config.endpoint_url().map(str::to_string))
         .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com"));
 
     let cognito = aws_sdk_cognitoidentityprovider::Client::from_conf(
-        aws_sdk_cognitoidentityprovider::config::Builder::from(&config).retry_partition(retry_partition()).build(),
+        aws_sdk_cognitoidentityprovider::config::Builder::from(&config)
+            .retry_partition(retry_partition())
+            .build(),
     );
     let iam = aws_sdk_iam::Client::from_conf(
         aws_sdk_iam::config::Builder::from(&config).retry_partition(retry_partition()).build(),

@@ -185,7 +185,8 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
         if plan.mutating().any(|s| s.key.kind == kind::IMAGE) {
             artifact::container_engine()?;
         }
-        engine::apply(&cloud, &desired, &plan, &store, &mut state, CONCURRENCY, &Progress(opts.reporter)).await?;
+        engine::apply(&cloud, &desired, &plan, &store, &mut state, CONCURRENCY, &Progress(opts.reporter))
+            .await?;
         report.connection = Some(connection(ws, &cloud.aws, &state, true).await?);
         Ok(report)
     })
@@ -198,7 +199,8 @@ fn recorded(state: &State, kind: &str, name: &str) -> Result<Live> {
         .filter(|r| !r.id.is_empty())
         .map(|r| Live { id: r.id.clone(), outputs: r.outputs.clone() })
         .ok_or_else(|| {
-            Error::world(format!("{kind} {name} is not deployed")).with_hint("run `mcpkit deploy --target aws`")
+            Error::world(format!("{kind} {name} is not deployed"))
+                .with_hint("run `mcpkit deploy --target aws`")
         })
 }
 
@@ -214,17 +216,21 @@ async fn gateway_client(aws: &Aws, state: &State, gateway: &str) -> Result<(Clie
     let discovery_url = pool.outputs["discovery_url"].as_str().unwrap_or_default().to_string();
     let http = http()?;
     let announced = oauth::discover(&http, &discovery_url).await.ok().and_then(|d| d.token_endpoint);
-    let token_endpoint = announced
-        .or_else(|| domain.outputs["token_endpoint"].as_str().map(String::from))
-        .unwrap_or_default();
+    let token_endpoint =
+        announced.or_else(|| domain.outputs["token_endpoint"].as_str().map(String::from)).unwrap_or_default();
     Ok((
-        ClientCredentials { token_endpoint, client_id: client.id.clone(), client_secret: secret, scope: g.scope },
+        ClientCredentials {
+            token_endpoint,
+            client_id: client.id.clone(),
+            client_secret: secret,
+            scope: g.scope,
+        },
         pool.id,
     ))
 }
 
 fn http() -> Result<reqwest::Client> {
-    sdk::install_crypto();
+    crate::install_crypto();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -318,8 +324,9 @@ async fn deployed(ws: &Workspace, given: &Settings) -> Result<(Aws, State)> {
                 .hint("run `mcpkit deploy --target aws` first (or pass the --region you deployed to)"),
         ));
     }
-    let state: State = serde_json::from_slice(&std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?)
-        .map_err(|e| Error::world(format!("{} is damaged: {e}", path.display())))?;
+    let state: State =
+        serde_json::from_slice(&std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?)
+            .map_err(|e| Error::world(format!("{} is damaged: {e}", path.display())))?;
     Ok((aws, state))
 }
 
@@ -344,7 +351,12 @@ pub fn token(ws: &Workspace, given: &Settings) -> Result<(String, Secret)> {
 
 /// Deletes everything the state says mcpkit made, dependents first; resumable, and what is
 /// already gone is fine. Removes the state and the credentials file at the end.
-pub fn destroy(ws: &Workspace, given: &Settings, reporter: &dyn Reporter, waits: Waits) -> Result<DestroyReport> {
+pub fn destroy(
+    ws: &Workspace,
+    given: &Settings,
+    reporter: &dyn Reporter,
+    waits: Waits,
+) -> Result<DestroyReport> {
     let settings = settings(ws, given);
     crate::local::runtime()?.block_on(async {
         let aws = sdk::connect(&settings).await?;

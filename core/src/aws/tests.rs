@@ -22,7 +22,11 @@ fn hashes(calc: &str) -> BTreeMap<String, String> {
 
 fn ctx() -> Context {
     Context {
-        scope: policy::Scope { partition: "aws".into(), region: "us-east-1".into(), account: "123456789012".into() },
+        scope: policy::Scope {
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        },
     }
 }
 
@@ -70,7 +74,14 @@ fn a_code_change_updates_that_servers_artifact_and_runtime_only() {
     let mut state = State::default();
     for (i, d) in before.iter().enumerate() {
         let inputs = crate::engine::inputs_hash(&crate::engine::inputs_of(d, &state));
-        state.record(&d.key, crate::engine::Live { id: d.key.id(), outputs: json!({}) }, &d.hash(), &inputs, i);
+        state.record(
+            &d.key,
+            crate::engine::Live { id: d.key.id(), outputs: json!({}) },
+            &d.hash(),
+            &inputs,
+            &d.depends_on,
+            i,
+        );
     }
     let after = desired(&ws, &ctx(), &hashes("c2")).unwrap();
     let p = plan(&after, &state, &BTreeMap::new()).unwrap();

@@ -165,7 +165,9 @@ pub fn topo_order(desired: &[Desired]) -> crate::Result<Vec<Key>> {
 pub fn inputs_of(d: &Desired, state: &State) -> Inputs {
     d.depends_on
         .iter()
-        .filter_map(|k| state.get(k).map(|r| (k.clone(), Live { id: r.id.clone(), outputs: r.outputs.clone() })))
+        .filter_map(|k| {
+            state.get(k).map(|r| (k.clone(), Live { id: r.id.clone(), outputs: r.outputs.clone() }))
+        })
         .collect()
 }
 
@@ -221,10 +223,15 @@ pub fn plan(desired: &[Desired], state: &State, live: &BTreeMap<Key, Option<Live
     Ok(Plan { steps })
 }
 
-/// Reads every recorded resource from the live API (concurrently).
+/// Reads every recorded resource from the live API (concurrently). Pending records are left
+/// out: the plan creates them again, and the create looks for them first, with the
+/// dependencies' outputs at hand.
 pub async fn refresh<T: Target>(target: &T, state: &State) -> crate::Result<BTreeMap<Key, Option<Live>>> {
-    let mut reads: FuturesUnordered<_> =
-        state.records().map(|r| async move { (r.key.clone(), target.read(&r.key, Some(r), &Inputs::new()).await) }).collect();
+    let mut reads: FuturesUnordered<_> = state
+        .records()
+        .filter(|r| r.status == RecordStatus::Ready)
+        .map(|r| async move { (r.key.clone(), target.read(&r.key, Some(r), &Inputs::new()).await) })
+        .collect();
     let mut out = BTreeMap::new();
     while let Some((k, r)) = reads.next().await {
         out.insert(k, r?);
@@ -290,7 +297,7 @@ pub async fn apply<T: Target>(
             }
             if step.action == Action::Create {
                 // Intent first: a crash after the API call is found by `read` next time.
-                state.mark_pending(&step.key, &d.hash(), order[&step.key]);
+                state.mark_pending(&step.key, &d.hash(), &d.depends_on, order[&step.key]);
                 store.save(state)?;
             }
             observer.started(&step);
@@ -299,24 +306,23 @@ pub async fn apply<T: Target>(
             running.push(async move {
                 let r = match step.action {
                     // A create first looks for the resource: an interrupted run may have made
-                    // it (the target only finds resources tagged as this project's). Found and
-                    // made from the same configuration: adopted as it is; otherwise updated.
+                    // it (the target only finds resources tagged as this project's). Found: it
+                    // is adopted and brought up to date with an update, since the interrupted
+                    // create may have stopped between its calls.
                     Action::Create => match target.read(&step.key, current.as_ref(), &inputs).await {
-                        Ok(Some(live)) => match &current {
-                            Some(rec) if rec.hash == d.hash() => Ok(live),
-                            _ => {
-                                let found = Record {
-                                    key: step.key.clone(),
-                                    id: live.id.clone(),
-                                    hash: String::new(),
-                                    status: RecordStatus::Ready,
-                                    outputs: live.outputs.clone(),
-                                    order: position,
-                                    inputs: String::new(),
-                                };
-                                target.update(d, &found, &inputs).await
-                            }
-                        },
+                        Ok(Some(live)) => {
+                            let found = Record {
+                                key: step.key.clone(),
+                                id: live.id.clone(),
+                                hash: String::new(),
+                                status: RecordStatus::Ready,
+                                outputs: live.outputs.clone(),
+                                order: position,
+                                inputs: String::new(),
+                                depends_on: d.depends_on.clone(),
+                            };
+                            target.update(d, &found, &inputs).await
+                        }
                         Ok(None) => target.create(d, &inputs).await,
                         Err(e) => Err(e),
                     },
@@ -335,7 +341,7 @@ pub async fn apply<T: Target>(
         match result {
             Ok(live) => {
                 let d = by_key[&step.key];
-                state.record(&step.key, live, &d.hash(), &inputs_digest, order[&step.key]);
+                state.record(&step.key, live, &d.hash(), &inputs_digest, &d.depends_on, order[&step.key]);
                 store.save(state)?;
                 done.insert(step.key.clone());
                 observer.finished(step, &Ok(()));
@@ -362,7 +368,9 @@ pub async fn apply<T: Target>(
     Ok(())
 }
 
-/// Deletes everything recorded, dependents first, recording each deletion; resumable.
+/// Deletes everything recorded, dependents first, recording each deletion; resumable. A
+/// pending resource (its create was interrupted) is looked for first, through what it
+/// depends on, and deleted when it exists.
 pub async fn destroy<T: Target>(
     target: &T,
     store: &StateStore,
@@ -374,7 +382,25 @@ pub async fn destroy<T: Target>(
     for rec in records {
         let step = Step { key: rec.key.clone(), action: Action::Delete, reason: "destroy".into() };
         observer.started(&step);
-        let r = target.delete(&rec).await;
+        let r = async {
+            if rec.status == RecordStatus::Ready {
+                return target.delete(&rec).await;
+            }
+            let inputs: Inputs = rec
+                .depends_on
+                .iter()
+                .filter_map(|k| {
+                    state.get(k).map(|r| (k.clone(), Live { id: r.id.clone(), outputs: r.outputs.clone() }))
+                })
+                .collect();
+            match target.read(&rec.key, Some(&rec), &inputs).await? {
+                Some(live) => {
+                    target.delete(&Record { id: live.id, outputs: live.outputs, ..rec.clone() }).await
+                }
+                None => Ok(()),
+            }
+        }
+        .await;
         observer.finished(&step, &r);
         r?;
         state.remove(&rec.key);

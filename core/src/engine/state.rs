@@ -27,6 +27,9 @@ pub struct Record {
     /// Hash of the dependencies' outputs it was made from ([`super::inputs_hash`]).
     #[serde(default)]
     pub inputs: String,
+    /// What it depends on: a pending resource is found (to be deleted) through them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Key>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -48,7 +51,7 @@ impl State {
     pub fn is_empty(&self) -> bool {
         self.resources.is_empty()
     }
-    pub fn mark_pending(&mut self, key: &Key, hash: &str, order: usize) {
+    pub fn mark_pending(&mut self, key: &Key, hash: &str, depends_on: &[Key], order: usize) {
         let rec = self.resources.entry(key.id()).or_insert_with(|| Record {
             key: key.clone(),
             id: String::new(),
@@ -57,11 +60,20 @@ impl State {
             outputs: serde_json::Value::Null,
             order,
             inputs: String::new(),
+            depends_on: depends_on.to_vec(),
         });
         rec.status = RecordStatus::Pending;
         rec.hash = hash.to_string();
     }
-    pub fn record(&mut self, key: &Key, live: Live, hash: &str, inputs: &str, order: usize) {
+    pub fn record(
+        &mut self,
+        key: &Key,
+        live: Live,
+        hash: &str,
+        inputs: &str,
+        depends_on: &[Key],
+        order: usize,
+    ) {
         self.resources.insert(
             key.id(),
             Record {
@@ -72,6 +84,7 @@ impl State {
                 outputs: live.outputs,
                 order,
                 inputs: inputs.to_string(),
+                depends_on: depends_on.to_vec(),
             },
         );
     }

@@ -508,6 +508,7 @@ pub fn gateway_credentials(paths: &LocalPaths) -> Result<ClientCredentials> {
 /// Fetches a gateway token the way a client would and lists the tools through the gateway;
 /// every server with tools must show up.
 async fn check_gateway(creds: &ClientCredentials, plan: &LocalPlan) -> Result<(oauth::Token, Vec<String>)> {
+    crate::install_crypto();
     let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::world(e.to_string()))?;
     let token = oauth::client_credentials(&http, creds).await?;
     let client =

@@ -84,8 +84,13 @@ impl AuthProvider for LocalProvider {
             .enable_all()
             .build()
             .map_err(|e| PluginError::world(e.to_string()))?;
-        let http =
-            reqwest::Client::builder().no_proxy().build().map_err(|e| PluginError::world(e.to_string()))?;
+        let http = {
+            crate::install_crypto();
+            reqwest::Client::builder()
+        }
+        .no_proxy()
+        .build()
+        .map_err(|e| PluginError::world(e.to_string()))?;
         let t =
             rt.block_on(client_credentials(&http, &creds)).map_err(|e| PluginError::world(e.to_string()))?;
         let expires_in =

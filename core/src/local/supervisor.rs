@@ -37,6 +37,7 @@ pub async fn run(
         .await
         .map_err(|e| Error::world(format!("cannot listen on 127.0.0.1:{}: {e}", plan.port)))?;
     crate::fs::write_atomic(&paths.python_shim().join("sitecustomize.py"), SITECUSTOMIZE.as_bytes())?;
+    crate::install_crypto();
     let http = reqwest::Client::builder()
         .no_proxy()
         .build()

@@ -10,13 +10,13 @@ use crate::engine::{Desired, Inputs, Key, Live, Record, config_hash};
 use crate::error::{Error, Result};
 use crate::names;
 use aws_sdk_bedrockagentcorecontrol::types::{
-    AgentRuntimeArtifact, AuthorizerConfiguration, AuthorizerType, Code, CodeConfiguration, ContainerConfiguration,
-    CredentialProvider, CredentialProviderConfiguration, CredentialProviderType, CredentialProviderVendorType,
-    CustomJwtAuthorizerConfiguration, CustomOauth2ProviderConfigInput, GatewayProtocolConfiguration,
-    GatewayProtocolType, IamCredentialProvider, McpGatewayConfiguration, McpServerTargetConfiguration,
-    McpTargetConfiguration, NetworkConfiguration, NetworkMode, OAuthCredentialProvider, Oauth2Discovery,
-    Oauth2ProviderConfigInput, ProtocolConfiguration, AgentManagedRuntimeType, S3Location, SearchType,
-    ServerProtocol, TargetConfiguration,
+    AgentManagedRuntimeType, AgentRuntimeArtifact, AuthorizerConfiguration, AuthorizerType, Code,
+    CodeConfiguration, ContainerConfiguration, CredentialProvider, CredentialProviderConfiguration,
+    CredentialProviderType, CredentialProviderVendorType, CustomJwtAuthorizerConfiguration,
+    CustomOauth2ProviderConfigInput, GatewayProtocolConfiguration, GatewayProtocolType,
+    IamCredentialProvider, McpGatewayConfiguration, McpServerTargetConfiguration, McpTargetConfiguration,
+    NetworkConfiguration, NetworkMode, OAuthCredentialProvider, Oauth2Discovery, Oauth2ProviderConfigInput,
+    ProtocolConfiguration, S3Location, SearchType, ServerProtocol, TargetConfiguration,
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -30,15 +30,18 @@ fn runtime_live(region: &str, id: &str, arn: &str) -> Live {
 
 fn jwt_authorizer(discovery_url: String, client_id: String) -> Result<AuthorizerConfiguration> {
     Ok(AuthorizerConfiguration::CustomJwtAuthorizer(built(
-        CustomJwtAuthorizerConfiguration::builder().discovery_url(discovery_url).allowed_clients(client_id).build(),
+        CustomJwtAuthorizerConfiguration::builder()
+            .discovery_url(discovery_url)
+            .allowed_clients(client_id)
+            .build(),
     )?))
 }
 
 impl AwsCloud {
-    async fn is_ours_arn(&self, arn: &str) -> Result<bool> {
+    async fn is_ours_arn(&self, key: &Key, arn: &str) -> Result<bool> {
         let tags = self.aws.agentcore.list_tags_for_resource().resource_arn(arn).send().await;
         let tags = tags.found("read AgentCore tags")?;
-        Ok(tags.and_then(|t| t.tags().cloned()).is_some_and(|t| self.ours(t.iter())))
+        Ok(tags.and_then(|t| t.tags().cloned()).is_some_and(|t| self.ours(key, t.iter())))
     }
 
     /// Everything a runtime is made from, for create and update alike (an update is a full
@@ -47,11 +50,16 @@ impl AwsCloud {
         &self,
         d: &Desired,
         inputs: &Inputs,
-    ) -> Result<(AgentRuntimeArtifact, String, Option<AuthorizerConfiguration>, HashMap<String, String>)> {
+    ) -> Result<(AgentRuntimeArtifact, String, Option<AuthorizerConfiguration>, HashMap<String, String>)>
+    {
         let c = &d.config;
         let artifact = if let Some(code) = input(inputs, kind::CODE) {
             let server = c["server"].as_str().unwrap_or_default();
-            let entry = self.artifacts.get(server).map(|s| s.entrypoint.clone()).unwrap_or_else(|| "server.py".into());
+            let entry = self
+                .artifacts
+                .get(server)
+                .map(|s| s.entrypoint.clone())
+                .unwrap_or_else(|| "server.py".into());
             let s3 = built(
                 S3Location::builder()
                     .bucket(code.outputs["bucket"].as_str().unwrap_or_default())
@@ -102,17 +110,24 @@ impl AwsCloud {
         let ac = &self.aws.agentcore;
         if let Some(id) = recorded_id(recorded) {
             let out = ac.get_agent_runtime().agent_runtime_id(id).send().await.found("read runtime")?;
-            return Ok(out.map(|o| runtime_live(&self.aws.region, o.agent_runtime_id(), o.agent_runtime_arn())));
+            return Ok(
+                out.map(|o| runtime_live(&self.aws.region, o.agent_runtime_id(), o.agent_runtime_arn()))
+            );
         }
         let mut next = None;
         loop {
-            let out = ac.list_agent_runtimes().set_next_token(next.take()).send().await.ctx("list runtimes")?;
+            let out =
+                ac.list_agent_runtimes().set_next_token(next.take()).send().await.ctx("list runtimes")?;
             for r in out.agent_runtimes() {
                 if r.agent_runtime_name() == key.name {
-                    if !self.is_ours_arn(r.agent_runtime_arn()).await? {
+                    if !self.is_ours_arn(key, r.agent_runtime_arn()).await? {
                         return Err(self.conflict(key, r.agent_runtime_arn()));
                     }
-                    return Ok(Some(runtime_live(&self.aws.region, r.agent_runtime_id(), r.agent_runtime_arn())));
+                    return Ok(Some(runtime_live(
+                        &self.aws.region,
+                        r.agent_runtime_id(),
+                        r.agent_runtime_arn(),
+                    )));
                 }
             }
             match out.next_token() {
@@ -131,8 +146,12 @@ impl AwsCloud {
             .agent_runtime_name(&d.key.name)
             .agent_runtime_artifact(artifact)
             .role_arn(role)
-            .network_configuration(built(NetworkConfiguration::builder().network_mode(NetworkMode::Public).build())?)
-            .protocol_configuration(built(ProtocolConfiguration::builder().server_protocol(ServerProtocol::Mcp).build())?)
+            .network_configuration(built(
+                NetworkConfiguration::builder().network_mode(NetworkMode::Public).build(),
+            )?)
+            .protocol_configuration(built(
+                ProtocolConfiguration::builder().server_protocol(ServerProtocol::Mcp).build(),
+            )?)
             .set_authorizer_configuration(authorizer)
             .set_environment_variables(Some(env))
             .set_description(d.config["description"].as_str().map(String::from))
@@ -142,7 +161,12 @@ impl AwsCloud {
         Ok(runtime_live(&self.aws.region, out.agent_runtime_id(), out.agent_runtime_arn()))
     }
 
-    pub(super) async fn runtime_update(&self, d: &Desired, current: &Record, inputs: &Inputs) -> Result<Live> {
+    pub(super) async fn runtime_update(
+        &self,
+        d: &Desired,
+        current: &Record,
+        inputs: &Inputs,
+    ) -> Result<Live> {
         let (artifact, role, authorizer, env) = self.runtime_request(d, inputs)?;
         let req = self
             .aws
@@ -151,8 +175,12 @@ impl AwsCloud {
             .agent_runtime_id(&current.id)
             .agent_runtime_artifact(artifact)
             .role_arn(role)
-            .network_configuration(built(NetworkConfiguration::builder().network_mode(NetworkMode::Public).build())?)
-            .protocol_configuration(built(ProtocolConfiguration::builder().server_protocol(ServerProtocol::Mcp).build())?)
+            .network_configuration(built(
+                NetworkConfiguration::builder().network_mode(NetworkMode::Public).build(),
+            )?)
+            .protocol_configuration(built(
+                ProtocolConfiguration::builder().server_protocol(ServerProtocol::Mcp).build(),
+            )?)
             .set_authorizer_configuration(authorizer)
             .set_environment_variables(Some(env))
             .set_description(d.config["description"].as_str().map(String::from));
@@ -181,7 +209,11 @@ impl AwsCloud {
         .await
     }
 
-    fn provider_config(&self, inputs: &Inputs, secret: &crate::secret::Secret) -> Result<Oauth2ProviderConfigInput> {
+    fn provider_config(
+        &self,
+        inputs: &Inputs,
+        secret: &crate::secret::Secret,
+    ) -> Result<Oauth2ProviderConfigInput> {
         let (discovery, client) = Self::cognito_leg(inputs)?;
         Ok(Oauth2ProviderConfigInput::CustomOauth2ProviderConfig(
             CustomOauth2ProviderConfigInput::builder()
@@ -209,7 +241,7 @@ impl AwsCloud {
             .found("read credential provider")?;
         let Some(out) = out else { return Ok(None) };
         let arn = out.credential_provider_arn();
-        if recorded_id(recorded).is_none() && !self.is_ours_arn(arn).await? {
+        if recorded_id(recorded).is_none() && !self.is_ours_arn(key, arn).await? {
             return Err(self.conflict(key, arn));
         }
         Ok(Some(Live { id: key.name.clone(), outputs: json!({ "arn": arn }) }))
@@ -290,7 +322,9 @@ impl AwsCloud {
     async fn gateway_wait(&self, id: &str) -> Result<()> {
         self.wait_ready(&format!("gateway {id}"), || async {
             let out = self.aws.agentcore.get_gateway().gateway_identifier(id).send().await;
-            Ok(out.found("read gateway")?.map(|o| (o.status().as_str().to_string(), o.status_reasons().join("; "))))
+            Ok(out
+                .found("read gateway")?
+                .map(|o| (o.status().as_str().to_string(), o.status_reasons().join("; "))))
         })
         .await
     }
@@ -299,15 +333,22 @@ impl AwsCloud {
         let ac = &self.aws.agentcore;
         if let Some(id) = recorded_id(recorded) {
             let out = ac.get_gateway().gateway_identifier(id).send().await.found("read gateway")?;
-            return Ok(out.map(|o| Self::gateway_live(o.gateway_id(), o.gateway_arn(), o.gateway_url().unwrap_or_default())));
+            return Ok(out.map(|o| {
+                Self::gateway_live(o.gateway_id(), o.gateway_arn(), o.gateway_url().unwrap_or_default())
+            }));
         }
         let mut next = None;
         loop {
             let out = ac.list_gateways().set_next_token(next.take()).send().await.ctx("list gateways")?;
             for g in out.items() {
                 if g.name() == key.name {
-                    let got = ac.get_gateway().gateway_identifier(g.gateway_id()).send().await.ctx("read gateway")?;
-                    if !self.is_ours_arn(got.gateway_arn()).await? {
+                    let got = ac
+                        .get_gateway()
+                        .gateway_identifier(g.gateway_id())
+                        .send()
+                        .await
+                        .ctx("read gateway")?;
+                    if !self.is_ours_arn(key, got.gateway_arn()).await? {
                         return Err(self.conflict(key, got.gateway_arn()));
                     }
                     return Ok(Some(Self::gateway_live(
@@ -343,7 +384,12 @@ impl AwsCloud {
         Ok(Self::gateway_live(out.gateway_id(), out.gateway_arn(), out.gateway_url().unwrap_or_default()))
     }
 
-    pub(super) async fn gateway_update(&self, d: &Desired, current: &Record, inputs: &Inputs) -> Result<Live> {
+    pub(super) async fn gateway_update(
+        &self,
+        d: &Desired,
+        current: &Record,
+        inputs: &Inputs,
+    ) -> Result<Live> {
         let (role, protocol, kind, auth) = self.gateway_settings(d, inputs)?;
         let req = self
             .aws
@@ -393,8 +439,12 @@ impl AwsCloud {
         let target = TargetConfiguration::Mcp(McpTargetConfiguration::McpServer(built(
             McpServerTargetConfiguration::builder().endpoint(&endpoint).build(),
         )?));
-        let scopes: Vec<String> =
-            d.config["scopes"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(String::from)).collect();
+        let scopes: Vec<String> = d.config["scopes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect();
         let (creds, provider) = if d.config["credentials"] == "OAUTH" {
             let provider = input_str(inputs, kind::CREDENTIAL_PROVIDER, "arn")?;
             let c = built(
@@ -435,8 +485,14 @@ impl AwsCloud {
 
     async fn target_wait(&self, gateway_id: &str, target_id: &str) -> Result<()> {
         self.wait_ready(&format!("gateway target {target_id}"), || async {
-            let out =
-                self.aws.agentcore.get_gateway_target().gateway_identifier(gateway_id).target_id(target_id).send().await;
+            let out = self
+                .aws
+                .agentcore
+                .get_gateway_target()
+                .gateway_identifier(gateway_id)
+                .target_id(target_id)
+                .send()
+                .await;
             Ok(out
                 .found("read gateway target")?
                 .map(|o| (o.status().as_str().to_string(), o.status_reasons().join("; "))))
@@ -460,7 +516,9 @@ impl AwsCloud {
         let shape = output(recorded, "shape").unwrap_or_default();
         if let Some(id) = recorded_id(recorded) {
             let out = ac.get_gateway_target().gateway_identifier(&gateway_id).target_id(id).send().await;
-            return Ok(out.found("read gateway target")?.map(|o| Self::target_live(&gateway_id, o.target_id(), &shape)));
+            return Ok(out
+                .found("read gateway target")?
+                .map(|o| Self::target_live(&gateway_id, o.target_id(), &shape)));
         }
         // A target belongs to its gateway: the gateway being this project's makes it ours.
         let mut next = None;

@@ -32,7 +32,7 @@ impl AwsCloud {
 
     /// This project's pool of that name, if one exists (pool names need not be unique, so a
     /// pool of someone else's with the same name is no conflict).
-    async fn find_pool(&self, name: &str) -> Result<Option<String>> {
+    async fn find_pool(&self, key: &Key) -> Result<Option<String>> {
         let mut next: Option<String> = None;
         loop {
             let out = self
@@ -45,14 +45,14 @@ impl AwsCloud {
                 .await
                 .ctx("list Cognito user pools")?;
             for p in out.user_pools() {
-                if p.name() != Some(name) {
+                if p.name() != Some(names::physical(&key.name)) {
                     continue;
                 }
                 let Some(id) = p.id() else { continue };
                 let d = self.aws.cognito.describe_user_pool().user_pool_id(id).send().await;
                 if let Some(d) = d.found("read Cognito user pool")? {
                     let tags = d.user_pool().and_then(|p| p.user_pool_tags());
-                    if tags.is_some_and(|t| self.ours(t.iter())) {
+                    if tags.is_some_and(|t| self.ours(key, t.iter())) {
                         return Ok(Some(id.to_string()));
                     }
                 }
@@ -67,13 +67,15 @@ impl AwsCloud {
     pub(super) async fn pool_read(&self, key: &Key, recorded: Option<&Record>) -> Result<Option<Live>> {
         let id = match recorded_id(recorded) {
             Some(id) => id.to_string(),
-            None => match self.find_pool(names::physical(&key.name)).await? {
+            None => match self.find_pool(key).await? {
                 Some(id) => id,
                 None => return Ok(None),
             },
         };
         let out = self.aws.cognito.describe_user_pool().user_pool_id(&id).send().await;
-        Ok(out.found("read Cognito user pool")?.map(|o| self.pool_live(&id, o.user_pool().and_then(|p| p.arn()))))
+        Ok(out
+            .found("read Cognito user pool")?
+            .map(|o| self.pool_live(&id, o.user_pool().and_then(|p| p.arn()))))
     }
 
     pub(super) async fn pool_create(&self, d: &Desired) -> Result<Live> {
@@ -82,7 +84,9 @@ impl AwsCloud {
             .cognito
             .create_user_pool()
             .pool_name(names::physical(&d.key.name))
-            .admin_create_user_config(AdminCreateUserConfigType::builder().allow_admin_create_user_only(true).build())
+            .admin_create_user_config(
+                AdminCreateUserConfigType::builder().allow_admin_create_user_only(true).build(),
+            )
             .set_user_pool_tags(Some(self.tags(&d.key)))
             .send()
             .await
@@ -92,25 +96,17 @@ impl AwsCloud {
         Ok(self.pool_live(id, pool.arn()))
     }
 
-    pub(super) async fn pool_update(&self, d: &Desired, current: &Record) -> Result<Live> {
-        // Nothing of a pool's configuration changes after creation; an adopted pool gets tags.
-        let arn = output(Some(current), "arn");
-        if let Some(arn) = &arn {
-            self.aws
-                .cognito
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(self.tags(&d.key)))
-                .send()
-                .await
-                .ctx("tag Cognito user pool")?;
-        }
-        Ok(self.pool_live(&current.id, arn.as_deref()))
+    pub(super) async fn pool_update(&self, _d: &Desired, current: &Record) -> Result<Live> {
+        // Nothing of a pool's configuration changes after creation, and a pool is only ever
+        // found (adopted) by its tags, so it has them already.
+        Ok(self.pool_live(&current.id, output(Some(current), "arn").as_deref()))
     }
 
     pub(super) async fn pool_delete(&self, r: &Record) -> Result<()> {
         let c = &self.aws.cognito;
-        let Some(out) = c.describe_user_pool().user_pool_id(&r.id).send().await.found("read Cognito user pool")? else {
+        let Some(out) =
+            c.describe_user_pool().user_pool_id(&r.id).send().await.found("read Cognito user pool")?
+        else {
             return Ok(());
         };
         // A domain left by an interrupted run would block the delete.
@@ -122,7 +118,11 @@ impl AwsCloud {
                 .await
                 .gone_ok("delete Cognito domain")?;
         }
-        c.delete_user_pool().user_pool_id(&r.id).send().await.gone_ok(&format!("delete Cognito user pool {}", r.id))
+        c.delete_user_pool()
+            .user_pool_id(&r.id)
+            .send()
+            .await
+            .gone_ok(&format!("delete Cognito user pool {}", r.id))
     }
 
     fn domain_live(&self, pool_id: &str, prefix: &str) -> Live {
@@ -136,7 +136,11 @@ impl AwsCloud {
         }
     }
 
-    pub(super) async fn domain_read(&self, recorded: Option<&Record>, inputs: &Inputs) -> Result<Option<Live>> {
+    pub(super) async fn domain_read(
+        &self,
+        recorded: Option<&Record>,
+        inputs: &Inputs,
+    ) -> Result<Option<Live>> {
         let pool_id = match output(recorded, "pool_id") {
             Some(p) => p,
             None => input_str(inputs, kind::POOL, "pool_id")?,
@@ -176,7 +180,9 @@ impl AwsCloud {
                     return Err(Error::world(format!("Cognito domain {prefix} failed to activate")));
                 }
                 _ if start.elapsed() > Duration::from_secs(120) => {
-                    return Err(Error::world(format!("Cognito domain {prefix} is not active after 2 minutes")));
+                    return Err(Error::world(format!(
+                        "Cognito domain {prefix} is not active after 2 minutes"
+                    )));
                 }
                 _ => tokio::time::sleep(Duration::from_secs(1)).await,
             }
@@ -191,7 +197,8 @@ impl AwsCloud {
 
     pub(super) async fn domain_delete(&self, r: &Record) -> Result<()> {
         let pool_id = output(Some(r), "pool_id").unwrap_or_default();
-        let res = self.aws.cognito.delete_user_pool_domain().domain(&r.id).user_pool_id(&pool_id).send().await;
+        let res =
+            self.aws.cognito.delete_user_pool_domain().domain(&r.id).user_pool_id(&pool_id).send().await;
         match res {
             // Cognito answers InvalidParameter for a domain (or pool) that is gone.
             Err(e) if crate::aws::sdk::code(&e) == Some("InvalidParameterException") => Ok(()),
@@ -219,10 +226,18 @@ impl AwsCloud {
             .await
             .found("read Cognito resource server")?;
         let identifier = names::physical(&key.name);
-        Ok(out.map(|_| Live { id: identifier.to_string(), outputs: json!({ "pool_id": pool_id, "identifier": identifier }) }))
+        Ok(out.map(|_| Live {
+            id: identifier.to_string(),
+            outputs: json!({ "pool_id": pool_id, "identifier": identifier }),
+        }))
     }
 
-    pub(super) async fn resource_server_put(&self, d: &Desired, inputs: &Inputs, create: bool) -> Result<Live> {
+    pub(super) async fn resource_server_put(
+        &self,
+        d: &Desired,
+        inputs: &Inputs,
+        create: bool,
+    ) -> Result<Live> {
         let pool_id = input_str(inputs, kind::POOL, "pool_id")?;
         let scopes: Vec<ResourceServerScopeType> = d.config["scopes"]
             .as_array()
@@ -259,7 +274,10 @@ impl AwsCloud {
                 .await
                 .ctx(&what)?;
         }
-        Ok(Live { id: identifier.to_string(), outputs: json!({ "pool_id": pool_id, "identifier": identifier }) })
+        Ok(Live {
+            id: identifier.to_string(),
+            outputs: json!({ "pool_id": pool_id, "identifier": identifier }),
+        })
     }
 
     pub(super) async fn resource_server_delete(&self, r: &Record) -> Result<()> {
@@ -289,7 +307,14 @@ impl AwsCloud {
             None => input_str(inputs, kind::POOL, "pool_id")?,
         };
         if let Some(id) = recorded_id(recorded) {
-            let out = self.aws.cognito.describe_user_pool_client().user_pool_id(&pool_id).client_id(id).send().await;
+            let out = self
+                .aws
+                .cognito
+                .describe_user_pool_client()
+                .user_pool_id(&pool_id)
+                .client_id(id)
+                .send()
+                .await;
             return Ok(out.found("read Cognito client")?.map(|_| Self::client_live(&pool_id, id)));
         }
         let mut next: Option<String> = None;
@@ -307,7 +332,9 @@ impl AwsCloud {
             else {
                 return Ok(None);
             };
-            if let Some(c) = out.user_pool_clients().iter().find(|c| c.client_name() == Some(names::physical(&key.name))) {
+            if let Some(c) =
+                out.user_pool_clients().iter().find(|c| c.client_name() == Some(names::physical(&key.name)))
+            {
                 return Ok(c.client_id().map(|id| Self::client_live(&pool_id, id)));
             }
             match out.next_token() {
@@ -318,7 +345,12 @@ impl AwsCloud {
     }
 
     fn client_scopes(d: &Desired) -> Vec<String> {
-        d.config["scopes"].as_array().into_iter().flatten().filter_map(|s| s.as_str().map(String::from)).collect()
+        d.config["scopes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect()
     }
 
     pub(super) async fn client_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {

@@ -16,11 +16,13 @@ fn live(arn: &str, name: &str) -> Live {
 
 impl AwsCloud {
     pub(super) async fn role_read(&self, key: &Key, recorded: Option<&Record>) -> Result<Option<Live>> {
-        let Some(out) = self.aws.iam.get_role().role_name(&key.name).send().await.found("read IAM role")? else {
+        let Some(out) = self.aws.iam.get_role().role_name(&key.name).send().await.found("read IAM role")?
+        else {
             return Ok(None);
         };
         let Some(role) = out.role() else { return Ok(None) };
-        if recorded_id(recorded).is_none() && !self.ours(role.tags().iter().map(|t| (&t.key, &t.value))) {
+        if recorded_id(recorded).is_none() && !self.ours(key, role.tags().iter().map(|t| (&t.key, &t.value)))
+        {
             return Err(self.conflict(key, role.arn()));
         }
         Ok(Some(live(role.arn(), role.role_name())))
@@ -86,11 +88,18 @@ impl AwsCloud {
     pub(super) async fn role_delete(&self, r: &Record) -> Result<()> {
         let name = &r.key.name;
         let iam = &self.aws.iam;
-        let Some(inline) = iam.list_role_policies().role_name(name).send().await.found("list role policies")? else {
+        let Some(inline) =
+            iam.list_role_policies().role_name(name).send().await.found("list role policies")?
+        else {
             return Ok(());
         };
         for p in inline.policy_names() {
-            iam.delete_role_policy().role_name(name).policy_name(p).send().await.gone_ok("delete role policy")?;
+            iam.delete_role_policy()
+                .role_name(name)
+                .policy_name(p)
+                .send()
+                .await
+                .gone_ok("delete role policy")?;
         }
         if let Some(attached) =
             iam.list_attached_role_policies().role_name(name).send().await.found("list attached policies")?

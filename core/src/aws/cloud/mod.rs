@@ -58,9 +58,15 @@ impl AwsCloud {
         HashMap::from([(TAG_PROJECT.to_string(), self.project.clone()), (TAG_RESOURCE.to_string(), key.id())])
     }
 
-    /// True when `tags` say mcpkit made the resource for this project.
-    fn ours<'a>(&self, tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> bool {
-        tags.into_iter().any(|(k, v)| k == TAG_PROJECT && *v == self.project)
+    /// True when `tags` say mcpkit made the resource `key` for this project. (Both matter:
+    /// the gateway's pool and a server's may share a physical name.)
+    fn ours<'a>(&self, key: &Key, tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> bool {
+        let (mut project, mut resource) = (false, false);
+        for (k, v) in tags {
+            project |= k == TAG_PROJECT && *v == self.project;
+            resource |= k == TAG_RESOURCE && *v == key.id();
+        }
+        project && resource
     }
 
     /// A resource exists by this name but is not this project's.

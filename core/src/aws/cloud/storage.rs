@@ -8,8 +8,8 @@ use crate::aws::sdk::SdkResult;
 use crate::engine::{Desired, Inputs, Key, Live, Record};
 use crate::error::{Error, Result};
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, PublicAccessBlockConfiguration,
-    Tag, Tagging,
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
+    PublicAccessBlockConfiguration, Tag, Tagging,
 };
 use serde_json::json;
 
@@ -24,10 +24,13 @@ impl AwsCloud {
         if head.is_none() {
             return Ok(None);
         }
-        if recorded_id(recorded).is_none() {
+        // Not recorded: ours only when tagged so. A create that was interrupted between making
+        // the bucket and tagging it left a pending record; the name holds this account and
+        // region, so the untagged bucket is that one.
+        if recorded.is_none() {
             let tags = self.aws.s3.get_bucket_tagging().bucket(name).send().await;
             let ours = match tags {
-                Ok(t) => self.ours(t.tag_set().iter().map(|t| (&t.key, &t.value))),
+                Ok(t) => self.ours(key, t.tag_set().iter().map(|t| (&t.key, &t.value))),
                 Err(_) => false,
             };
             if !ours {
@@ -44,8 +47,16 @@ impl AwsCloud {
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| Error::world(format!("internal: {e}")))?;
-        let tagging = Tagging::builder().set_tag_set(Some(tags)).build().map_err(|e| Error::world(e.to_string()))?;
-        self.aws.s3.put_bucket_tagging().bucket(&d.key.name).tagging(tagging).send().await.ctx("tag S3 bucket")?;
+        let tagging =
+            Tagging::builder().set_tag_set(Some(tags)).build().map_err(|e| Error::world(e.to_string()))?;
+        self.aws
+            .s3
+            .put_bucket_tagging()
+            .bucket(&d.key.name)
+            .tagging(tagging)
+            .send()
+            .await
+            .ctx("tag S3 bucket")?;
         Ok(())
     }
 
@@ -88,15 +99,24 @@ impl AwsCloud {
         let s3 = &self.aws.s3;
         // Every object in the bucket is an artifact mcpkit uploaded.
         loop {
-            let Some(list) = s3.list_objects_v2().bucket(&r.id).send().await.found("list the S3 bucket")? else {
+            let Some(list) = s3.list_objects_v2().bucket(&r.id).send().await.found("list the S3 bucket")?
+            else {
                 return Ok(());
             };
-            let keys: Vec<ObjectIdentifier> =
-                list.contents().iter().filter_map(|o| o.key()).filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
+            let keys: Vec<ObjectIdentifier> = list
+                .contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
+                .collect();
             if keys.is_empty() {
                 break;
             }
-            let delete = Delete::builder().set_objects(Some(keys)).quiet(true).build().map_err(|e| Error::world(e.to_string()))?;
+            let delete = Delete::builder()
+                .set_objects(Some(keys))
+                .quiet(true)
+                .build()
+                .map_err(|e| Error::world(e.to_string()))?;
             s3.delete_objects().bucket(&r.id).delete(delete).send().await.gone_ok("empty the S3 bucket")?;
         }
         s3.delete_bucket().bucket(&r.id).send().await.gone_ok(&format!("delete S3 bucket {}", r.id))
@@ -108,7 +128,8 @@ impl AwsCloud {
         let (Some(key), Some(bucket)) = (recorded_id(recorded), output(recorded, "bucket")) else {
             return Ok(None);
         };
-        let head = self.aws.s3.head_object().bucket(&bucket).key(key).send().await.found("read code artifact")?;
+        let head =
+            self.aws.s3.head_object().bucket(&bucket).key(key).send().await.found("read code artifact")?;
         Ok(head.map(|_| Live { id: key.to_string(), outputs: json!({ "bucket": bucket, "key": key }) }))
     }
 
@@ -117,8 +138,16 @@ impl AwsCloud {
     pub(super) async fn code_put(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
         let bucket = input_str(inputs, kind::BUCKET, "bucket")?;
         let key = d.config["key"].as_str().unwrap_or_default().to_string();
-        let exists =
-            self.aws.s3.head_object().bucket(&bucket).key(&key).send().await.found("read code artifact")?.is_some();
+        let exists = self
+            .aws
+            .s3
+            .head_object()
+            .bucket(&bucket)
+            .key(&key)
+            .send()
+            .await
+            .found("read code artifact")?
+            .is_some();
         if !exists {
             let spec = self
                 .artifacts
@@ -159,8 +188,9 @@ impl AwsCloud {
         let Some(repo) = out.as_ref().and_then(|o| o.repositories().first()) else { return Ok(None) };
         let arn = repo.repository_arn().unwrap_or_default();
         if recorded_id(recorded).is_none() {
-            let tags = self.aws.ecr.list_tags_for_resource().resource_arn(arn).send().await.ctx("read ECR tags")?;
-            if !self.ours(tags.tags().iter().map(|t| (&t.key, &t.value))) {
+            let tags =
+                self.aws.ecr.list_tags_for_resource().resource_arn(arn).send().await.ctx("read ECR tags")?;
+            if !self.ours(key, tags.tags().iter().map(|t| (&t.key, &t.value))) {
                 return Err(self.conflict(key, arn));
             }
         }
@@ -262,16 +292,21 @@ impl AwsCloud {
             hash: tag.clone(),
         };
         let auth = self.aws.ecr.get_authorization_token().send().await.ctx("get an ECR login")?;
-        let data = auth.authorization_data().first().and_then(|a| a.authorization_token()).unwrap_or_default();
+        let data =
+            auth.authorization_data().first().and_then(|a| a.authorization_token()).unwrap_or_default();
         let decoded = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data)
             .map_err(|e| Error::world(format!("ECR login token: {e}")))?;
-        let password = String::from_utf8_lossy(&decoded).split_once(':').map(|(_, p)| p.to_string()).unwrap_or_default();
-        crate::aws::artifact::build_image(&engine, &spec, &uri, &repo_uri, &password, &self.build_cache).await?;
+        let password =
+            String::from_utf8_lossy(&decoded).split_once(':').map(|(_, p)| p.to_string()).unwrap_or_default();
+        crate::aws::artifact::build_image(&engine, &spec, &uri, &repo_uri, &password, &self.build_cache)
+            .await?;
         Ok(Live { id: uri.clone(), outputs: json!({ "uri": uri, "repository": repo_name, "tag": tag }) })
     }
 
     pub(super) async fn image_delete(&self, r: &Record) -> Result<()> {
-        let (Some(repo), Some(tag)) = (output(Some(r), "repository"), output(Some(r), "tag")) else { return Ok(()) };
+        let (Some(repo), Some(tag)) = (output(Some(r), "repository"), output(Some(r), "tag")) else {
+            return Ok(());
+        };
         self.aws
             .ecr
             .batch_delete_image()

@@ -1,0 +1,483 @@
+//! The AWS target against the emulator (moto in server mode plus `tests/aws_emulator/`), with
+//! the real binary talking to it through `AWS_ENDPOINT_URL` only: a full deploy checked
+//! through the AWS SDK, idempotence, code changes, crashes after every mutating call,
+//! throttling and 5xx, IAM propagation, conflicts, destroy, and secrets kept out of output.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::aws::Moto;
+use support::{Run, Sandbox};
+
+/// A workspace `shop` with two servers: `shop` (calculator) and `greeter` (helloworld).
+fn workspace(sb: &Sandbox, two: bool) {
+    sb.run(".", &["new", "shop", "-t", "calculator"]).ok();
+    if two {
+        sb.run("shop", &["add-server", "greeter", "-t", "helloworld"]).ok();
+    }
+}
+
+fn mcpkit(sb: &Sandbox, moto: &Moto, args: &[&str]) -> Run {
+    let env = moto.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    sb.run_env("shop", args, &env)
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+fn credentials(sb: &Sandbox) -> Value {
+    let path = sb.path().join("shop/.mcpkit/credentials/aws-shop.json");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "the credentials file is 0600");
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn state(sb: &Sandbox) -> Value {
+    serde_json::from_slice(&std::fs::read(sb.path().join("shop/.mcpkit/state/aws-us-east-1.json")).unwrap())
+        .unwrap()
+}
+
+fn recorded_id(state: &Value, key: &str) -> String {
+    state["resources"][key]["id"].as_str().unwrap_or_else(|| panic!("{key} not in the state")).to_string()
+}
+
+/// How many of each kind of resource exist in the emulator.
+fn counts(moto: &Moto) -> Value {
+    let inv = moto.inventory();
+    let n = |v: &Value| v.as_array().map(|a| a.len()).unwrap_or(0);
+    json!({
+        "total": inv["total"],
+        "pools": n(&inv["cognito"]["user_pools"]),
+        "domains": n(&inv["cognito"]["domains"]),
+        "resource_servers": n(&inv["cognito"]["resource_servers"]),
+        "clients": n(&inv["cognito"]["clients"]),
+        "roles": n(&inv["iam"]["roles"]),
+        "buckets": n(&inv["s3"]["buckets"]),
+        "runtimes": n(&inv["agentcore"]["runtimes"]),
+        "gateways": n(&inv["agentcore"]["gateways"]),
+        "targets": n(&inv["agentcore"]["gateway_targets"]),
+        "providers": n(&inv["agentcore"]["credential_providers"]),
+    })
+}
+
+/// The topology of `servers` Cognito-secured servers behind a Cognito-secured gateway.
+fn expected(servers: u64) -> Value {
+    json!({
+        "pools": 1 + servers, "domains": 1 + servers, "resource_servers": 1 + servers,
+        "clients": 1 + servers, "roles": 1 + servers, "buckets": 1, "runtimes": servers,
+        "gateways": 1, "targets": servers, "providers": servers,
+    })
+}
+
+fn assert_topology(moto: &Moto, servers: u64) {
+    let mut c = counts(moto);
+    c.as_object_mut().unwrap().remove("total");
+    assert_eq!(c, expected(servers), "{}", serde_json::to_string_pretty(&moto.inventory()).unwrap());
+}
+
+fn no_secrets(run: &Run, secrets: &[&str]) {
+    for s in secrets.iter().filter(|s| s.len() > 8) {
+        assert!(!run.stdout.contains(s) && !run.stderr.contains(s), "a secret was printed:\n{run:?}");
+    }
+}
+
+#[test]
+fn a_full_deploy_builds_the_topology_and_every_resource_is_configured() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, true);
+    let plan = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--dry-run"]);
+    plan.ok();
+    assert!(plan.stdout.contains("25 to create, 0 to update, 0 to delete, 0 unchanged"), "{}", plan.stdout);
+    assert!(moto.mutating_calls().is_empty(), "a dry run changes nothing: {:?}", moto.mutating_calls());
+
+    let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
+    run.ok();
+    assert_topology(&moto, 2);
+    let creds = credentials(&sb);
+    let st = state(&sb);
+    assert!(run.stdout.contains("Gateway URL: https://"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Client Secret: <redacted>") && run.stdout.contains("Access Token: <redacted>")
+    );
+
+    let sdk = moto.sdk();
+    let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let s3 = aws_sdk_s3::Client::new(&sdk);
+    block_on(async {
+        // The gateway: MCP, semantic search, the protocol versions, JWT of the gateway's pool
+        // and client, the gateway role.
+        let gid = recorded_id(&st, "agentcore.gateway:shop");
+        let gw = ac.get_gateway().gateway_identifier(&gid).send().await.unwrap();
+        assert_eq!(gw.name(), "shop");
+        assert_eq!(gw.status().as_str(), "READY");
+        assert_eq!(gw.authorizer_type().as_str(), "CUSTOM_JWT");
+        assert!(gw.role_arn().unwrap().ends_with(":role/shop-role"));
+        let Some(aws_sdk_bedrockagentcorecontrol::types::GatewayProtocolConfiguration::Mcp(mcp)) =
+            gw.protocol_configuration()
+        else {
+            panic!("no MCP configuration")
+        };
+        assert_eq!(mcp.search_type().map(|s| s.as_str()), Some("SEMANTIC"));
+        assert!(mcp.supported_versions().contains(&"2025-03-26".to_string()));
+        let Some(aws_sdk_bedrockagentcorecontrol::types::AuthorizerConfiguration::CustomJwtAuthorizer(jwt)) =
+            gw.authorizer_configuration()
+        else {
+            panic!("no JWT authorizer")
+        };
+        let gw_pool = recorded_id(&st, "cognito.pool:gateway.shop-pool");
+        assert_eq!(jwt.discovery_url(), format!("{}/{gw_pool}/.well-known/openid-configuration", moto.url()));
+        assert_eq!(jwt.allowed_clients(), [creds["client_id"].as_str().unwrap().to_string()]);
+        assert_eq!(creds["discovery_url"], jwt.discovery_url());
+        let tags = ac.list_tags_for_resource().resource_arn(gw.gateway_arn()).send().await.unwrap();
+        assert_eq!(tags.tags().unwrap().get("mcpkit:project").map(String::as_str), Some("shop"));
+
+        for (server, entry) in [("shop", "server.py"), ("greeter", "server.py")] {
+            // The runtime: code from the bucket, Python, its entry point, its own role, JWT of
+            // its own pool and client.
+            let rid = recorded_id(&st, &format!("agentcore.runtime:{server}"));
+            let rt = ac.get_agent_runtime().agent_runtime_id(&rid).send().await.unwrap();
+            assert_eq!(rt.agent_runtime_name(), server);
+            assert!(rt.role_arn().ends_with(&format!(":role/shop-{server}-role")), "{}", rt.role_arn());
+            let Some(aws_sdk_bedrockagentcorecontrol::types::AgentRuntimeArtifact::CodeConfiguration(code)) =
+                rt.agent_runtime_artifact()
+            else {
+                panic!("not a code deployment")
+            };
+            assert_eq!(code.runtime().as_str(), "PYTHON_3_13");
+            assert_eq!(code.entry_point(), [entry.to_string()]);
+            let Some(aws_sdk_bedrockagentcorecontrol::types::Code::S3(loc)) = code.code() else { panic!() };
+            assert_eq!(loc.bucket(), "mcpkit-shop-123456789012-us-east-1");
+            assert!(loc.prefix().starts_with(&format!("{server}/")) && loc.prefix().ends_with(".zip"));
+            let obj = s3.head_object().bucket(loc.bucket()).key(loc.prefix()).send().await.unwrap();
+            assert!(obj.content_length().unwrap() > 1000, "the zip holds the dependencies");
+            assert_eq!(rt.protocol_configuration().unwrap().server_protocol().as_str(), "MCP");
+            let Some(aws_sdk_bedrockagentcorecontrol::types::AuthorizerConfiguration::CustomJwtAuthorizer(
+                jwt,
+            )) = rt.authorizer_configuration()
+            else {
+                panic!("no JWT authorizer on the runtime")
+            };
+            let pool = recorded_id(&st, &format!("cognito.pool:{server}-pool"));
+            let client = recorded_id(&st, &format!("cognito.client:{server}-client"));
+            assert!(jwt.discovery_url().contains(&pool));
+            assert_eq!(jwt.allowed_clients(), [client.clone()]);
+
+            // Its client: client_credentials only, the server's scope, a secret.
+            let c = cognito
+                .describe_user_pool_client()
+                .user_pool_id(&pool)
+                .client_id(&client)
+                .send()
+                .await
+                .unwrap();
+            let c = c.user_pool_client().unwrap();
+            assert_eq!(
+                c.allowed_o_auth_flows().iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+                ["client_credentials"]
+            );
+            assert_eq!(c.allowed_o_auth_scopes(), [format!("{server}-id/invoke")]);
+            let secret = c.client_secret().unwrap().to_string();
+            no_secrets(&run, &[&secret]);
+
+            // The credential provider holds that client and its secret.
+            let inv = moto.inventory();
+            let provider = inv["agentcore"]["credential_providers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["name"] == format!("{server}-identity"))
+                .unwrap()
+                .clone();
+            let sha = support::sha256_hex(secret.as_bytes());
+            assert_eq!(provider["client_secret_sha256"], sha, "{provider}");
+
+            // The target: the runtime's invocation URL, OAuth with the server's scope.
+            let tid = recorded_id(&st, &format!("agentcore.target:{server}-target"));
+            let t = ac.get_gateway_target().gateway_identifier(&gid).target_id(&tid).send().await.unwrap();
+            assert_eq!(t.name(), format!("{server}-target"));
+            let Some(aws_sdk_bedrockagentcorecontrol::types::TargetConfiguration::Mcp(
+                aws_sdk_bedrockagentcorecontrol::types::McpTargetConfiguration::McpServer(m),
+            )) = t.target_configuration()
+            else {
+                panic!("not an MCP server target")
+            };
+            let encoded = rt.agent_runtime_arn().replace(':', "%3A").replace('/', "%2F");
+            assert_eq!(
+                m.endpoint(),
+                format!(
+                    "https://bedrock-agentcore.us-east-1.amazonaws.com/runtimes/{encoded}/invocations?qualifier=DEFAULT"
+                )
+            );
+            let cp = &t.credential_provider_configurations()[0];
+            assert_eq!(cp.credential_provider_type().as_str(), "OAUTH");
+            let Some(aws_sdk_bedrockagentcorecontrol::types::CredentialProvider::OauthCredentialProvider(o)) =
+                cp.credential_provider()
+            else {
+                panic!("no OAuth provider")
+            };
+            assert_eq!(o.scopes(), [format!("{server}-id/invoke")]);
+            assert!(o.provider_arn().ends_with(&format!("oauth2credentialprovider/{server}-identity")));
+
+            // The runtime role: trusted by AgentCore for this account only; its policy names
+            // this runtime's log group.
+            let role = iam.get_role().role_name(format!("shop-{server}-role")).send().await.unwrap();
+            let trust = percent_decode(role.role().unwrap().assume_role_policy_document().unwrap());
+            assert!(
+                trust.contains("bedrock-agentcore.amazonaws.com") && trust.contains("aws:SourceAccount"),
+                "{trust}"
+            );
+            let policy = iam
+                .get_role_policy()
+                .role_name(format!("shop-{server}-role"))
+                .policy_name("mcpkit")
+                .send()
+                .await
+                .unwrap();
+            let policy = percent_decode(policy.policy_document());
+            assert!(policy.contains(&format!("/aws/bedrock-agentcore/runtimes/{server}-*")), "{policy}");
+        }
+        // The gateway role may fetch exactly the two providers' tokens.
+        let policy = iam.get_role_policy().role_name("shop-role").policy_name("mcpkit").send().await.unwrap();
+        let policy = percent_decode(policy.policy_document());
+        assert!(policy.contains("oauth2credentialprovider/shop-identity"));
+        assert!(policy.contains("oauth2credentialprovider/greeter-identity"));
+        assert!(!policy.contains("\"Resource\":\"*\""), "{policy}");
+    });
+
+    // The access token is a real JWT for the gateway's client.
+    let token = creds["access_token"].as_str().unwrap();
+    let claims = support::jwt_claims(token);
+    assert_eq!(claims["client_id"], creds["client_id"]);
+    assert_eq!(claims["scope"], "shop-id/invoke");
+    no_secrets(&run, &[creds["client_secret"].as_str().unwrap(), token]);
+
+    // `token` prints a fresh token and nothing else.
+    let t = mcpkit(&sb, &moto, &["token", "--target", "aws"]);
+    t.ok();
+    assert_eq!(support::jwt_claims(t.stdout.trim())["client_id"], creds["client_id"]);
+    assert!(t.stderr.is_empty(), "{}", t.stderr);
+
+    let status = mcpkit(&sb, &moto, &["status", "--target", "aws", "--json"]);
+    status.ok();
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["resources"].as_array().unwrap().len(), 25);
+    assert!(status["resources"].as_array().unwrap().iter().all(|r| r["status"] == "ready"));
+}
+
+fn percent_decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn an_unchanged_redeploy_makes_no_mutating_call_and_a_code_change_touches_only_its_server() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, true);
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+
+    moto.clear_calls();
+    let again = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
+    again.ok();
+    assert!(again.stdout.contains("No changes"), "{}", again.stdout);
+    assert_eq!(moto.mutating_calls(), Vec::<String>::new());
+
+    let plan = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--dry-run"]);
+    assert!(plan.stdout.contains("0 to create, 0 to update, 0 to delete, 25 unchanged"), "{}", plan.stdout);
+
+    // A change to one server's code: its artifact, its runtime and its target only.
+    let server = sb.path().join("shop/servers/greeter/server.py");
+    let code = std::fs::read_to_string(&server).unwrap();
+    std::fs::write(&server, format!("{code}\n# changed\n")).unwrap();
+    let plan = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--dry-run"]);
+    assert!(plan.stdout.contains("0 to create, 3 to update, 0 to delete, 22 unchanged"), "{}", plan.stdout);
+    moto.clear_calls();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let calls = moto.calls();
+    let mutating: Vec<&Value> = calls.iter().filter(|c| c["mutating"] == true).collect();
+    let ops: Vec<&str> = mutating.iter().map(|c| c["op"].as_str().unwrap()).collect();
+    assert_eq!(ops.len(), 3, "{ops:?}");
+    assert!(ops.iter().any(|o| o.contains("PUT /mcpkit-shop")), "the new code is uploaded: {ops:?}");
+    assert!(ops.contains(&"UpdateAgentRuntime"), "{ops:?}");
+    assert!(
+        ops.contains(&"SynchronizeGatewayTargets") || ops.contains(&"UpdateGatewayTarget"),
+        "the gateway re-reads the tools: {ops:?}"
+    );
+    let st = state(&sb);
+    let greeter = recorded_id(&st, "agentcore.runtime:greeter");
+    for c in &mutating {
+        let path = c["path"].as_str().unwrap();
+        assert!(
+            !path.contains(&recorded_id(&st, "agentcore.runtime:shop")),
+            "the other server was touched: {c}"
+        );
+        if c["op"] == "UpdateAgentRuntime" {
+            assert!(path.contains(&greeter), "{c}");
+        }
+    }
+    assert_topology(&moto, 2);
+}
+
+/// Kills `mcpkit deploy` right after the k-th mutating AWS call took effect (its answer never
+/// arrives), for every k; each time a second deploy must converge to exactly the topology, or
+/// a destroy straight after the crash must leave nothing.
+#[test]
+fn a_deploy_killed_after_any_mutating_call_resumes_and_destroy_leaves_nothing() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    moto.clear_calls();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let total = moto.mutating_calls().len();
+    assert!(total >= 15, "{:?}", moto.mutating_calls());
+    mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]).ok();
+
+    for k in 1..=total {
+        moto.reset();
+        moto.faults(json!({ "halt_after_mutating": k }));
+        let mut child = {
+            let mut c = sb.cmd("shop");
+            c.args(["-q", "deploy", "--target", "aws"]);
+            for (key, v) in moto.env() {
+                c.env(key, v);
+            }
+            c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+            support::ChildGuard(c.spawn().unwrap())
+        };
+        let start = std::time::Instant::now();
+        while moto.fault_state()["halted"] != true {
+            if let Ok(Some(status)) = child.0.try_wait() {
+                panic!("k={k}: the deploy ended ({status}) before the halt");
+            }
+            assert!(start.elapsed() < std::time::Duration::from_secs(120), "k={k}: never halted");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.0.kill().unwrap();
+        child.0.wait().unwrap();
+        moto.faults(json!({ "halt_after_mutating": null }));
+
+        // Odd k: destroy straight away (it must find what the killed run made); even k:
+        // deploy again first, which must converge to exactly the topology.
+        if k % 2 == 0 {
+            let again = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
+            assert_eq!(again.code, 0, "k={k}: the re-deploy failed:\n{}", again.stderr);
+            assert_topology(&moto, 1);
+        }
+        let destroy = mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]);
+        assert_eq!(destroy.code, 0, "k={k}: destroy failed:\n{}", destroy.stderr);
+        assert_eq!(counts(&moto)["total"], 0, "k={k}: left behind: {}", moto.inventory());
+    }
+}
+
+#[test]
+fn throttling_5xx_and_iam_propagation_are_survived_and_destroy_is_idempotent() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, true);
+    moto.faults(json!({ "throttle_rate": 0.10, "error_rate": 0.05, "seed": 7, "role_propagation_s": 2 }));
+    let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
+    run.ok();
+    let faults = moto.fault_state();
+    assert!(faults["injected"].as_u64().unwrap() >= 5, "faults were injected: {faults}");
+    let kinds: Vec<String> =
+        moto.calls().iter().filter_map(|c| c["fault"].as_str().map(String::from)).collect();
+    assert!(kinds.iter().any(|k| k == "role_propagation"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "throttle") && kinds.iter().any(|k| k == "error"), "{kinds:?}");
+    assert_topology(&moto, 2);
+
+    mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]).ok();
+    assert_eq!(counts(&moto)["total"], 0, "{}", moto.inventory());
+    moto.faults(json!({ "throttle_rate": 0.0, "error_rate": 0.0, "role_propagation_s": 0 }));
+    let again = mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]);
+    again.ok();
+    assert!(again.stdout.contains("Nothing to destroy"), "{}", again.stdout);
+    assert!(!sb.path().join("shop/.mcpkit/credentials/aws-shop.json").exists());
+}
+
+#[test]
+fn what_was_deleted_outside_is_recreated_and_a_stranger_of_the_same_name_is_a_conflict() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let st = state(&sb);
+    let sdk = moto.sdk();
+    let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
+    let gid = recorded_id(&st, "agentcore.gateway:shop");
+    let tid = recorded_id(&st, "agentcore.target:shop-target");
+    block_on(async {
+        ac.delete_gateway_target().gateway_identifier(&gid).target_id(&tid).send().await.unwrap();
+    });
+    let plan = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--dry-run"]);
+    assert!(
+        plan.stdout.contains("agentcore.target shop-target") && plan.stdout.contains("recorded, but gone")
+    );
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    assert_topology(&moto, 1);
+
+    // A second workspace of another project wants a runtime called `shop`: not its own.
+    let other = Sandbox::new();
+    other.run(".", &["new", "shop", "-t", "calculator"]).ok();
+    let toml = other.path().join("shop/mcpkit.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replacen("name = \"shop\"", "name = \"elsewhere\"", 1);
+    std::fs::write(&toml, text).unwrap();
+    let run = mcpkit(&other, &moto, &["deploy", "--target", "aws"]);
+    run.input_error();
+    run.stderr_has("already exists in this AWS account").stderr_has("project `elsewhere`");
+}
+
+#[test]
+fn a_container_build_without_an_engine_fails_before_anything_is_made() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    let toml = sb.path().join("shop/mcpkit.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "entrypoint = \"servers/shop/server.py\"",
+        "entrypoint = \"servers/shop/server.py\"\nbuild = \"container\"",
+    );
+    std::fs::write(&toml, text).unwrap();
+    // A PATH whose docker (if any) has no engine: only the test tools.
+    let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
+    if support::container_engine_running() {
+        eprintln!("a container engine runs here; skipping the no-engine check");
+        return;
+    }
+    run.input_error().stderr_has("docker, podman or finch");
+    assert!(moto.mutating_calls().is_empty(), "{:?}", moto.mutating_calls());
+}
+
+#[test]
+fn bad_aws_input_is_refused_with_exit_2() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    // An auth provider that cannot run on AWS.
+    let toml = sb.path().join("shop/mcpkit.toml");
+    let text = std::fs::read_to_string(&toml).unwrap().replace("# auth = \"local\"", "auth = \"local\"");
+    std::fs::write(&toml, text).unwrap();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).input_error().stderr_has("mcpkit.toml");
+    assert!(moto.mutating_calls().is_empty());
+    // Nothing deployed: token and status say so.
+    let sb2 = Sandbox::new();
+    workspace(&sb2, false);
+    mcpkit(&sb2, &moto, &["token", "--target", "aws"]).input_error().stderr_has("nothing is deployed");
+}
