@@ -165,7 +165,7 @@ fn a_full_deploy_builds_the_topology_and_every_resource_is_configured() {
             let pool = recorded_id(&st, &format!("cognito.pool:{server}-pool"));
             let client = recorded_id(&st, &format!("cognito.client:{server}-client"));
             assert!(jwt.discovery_url().contains(&pool));
-            assert_eq!(jwt.allowed_clients(), [client.clone()]);
+            assert_eq!(jwt.allowed_clients(), std::slice::from_ref(&client));
 
             // Its client: client_credentials only, the server's scope, a secret.
             let c = cognito
@@ -274,12 +274,13 @@ fn percent_decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
@@ -480,4 +481,35 @@ fn bad_aws_input_is_refused_with_exit_2() {
     let sb2 = Sandbox::new();
     workspace(&sb2, false);
     mcpkit(&sb2, &moto, &["token", "--target", "aws"]).input_error().stderr_has("nothing is deployed");
+}
+
+#[test]
+fn the_original_toolkits_test_user_comes_from_dotenv_behind_a_flag() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    std::fs::write(
+        sb.path().join("shop/.env"),
+        "COGNITO_USERNAME=alice\nCOGNITO_TEMP_PASSWORD=Temporary-Pass1!\nCOGNITO_PASSWORD=Permanent-Pass1!\n",
+    )
+    .unwrap();
+    let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--test-user"]);
+    run.ok();
+    assert!(run.stdout.contains("Test user: alice"), "{}", run.stdout);
+    no_secrets(&run, &["Temporary-Pass1!", "Permanent-Pass1!"]);
+    let pool = recorded_id(&state(&sb), "cognito.pool:gateway.shop-pool");
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk());
+    let user = block_on(cognito.admin_get_user().user_pool_id(&pool).username("alice").send()).unwrap();
+    assert_eq!(user.user_status().map(|s| s.as_str()), Some("CONFIRMED"), "the permanent password is set");
+    // Without the flag, no user is made.
+    let sb2 = Sandbox::new();
+    workspace(&sb2, false);
+    let moto2 = Moto::start();
+    mcpkit(&sb2, &moto2, &["deploy", "--target", "aws"]).ok();
+    let pool = recorded_id(&state(&sb2), "cognito.pool:gateway.shop-pool");
+    let users = block_on(
+        aws_sdk_cognitoidentityprovider::Client::new(&moto2.sdk()).list_users().user_pool_id(&pool).send(),
+    )
+    .unwrap();
+    assert!(users.users().is_empty());
 }

@@ -205,6 +205,13 @@ pub struct DeployArgs {
     /// (AWS target).
     #[arg(long)]
     pub dry_run: bool,
+    /// Also create the original toolkit's test user in the gateway's Cognito pool
+    /// (COGNITO_USERNAME, COGNITO_TEMP_PASSWORD, COGNITO_PASSWORD from .env; AWS target).
+    #[arg(long)]
+    pub test_user: bool,
+    /// How many resources to create or update at once (AWS target).
+    #[arg(short, long, value_name = "N", default_value_t = mcpkit_core::aws::target::CONCURRENCY)]
+    pub jobs: usize,
 }
 
 #[derive(Debug, Args)]

@@ -427,6 +427,8 @@ fn deploy_aws(ws: &Workspace, a: &args::DeployArgs, p: &Printer) -> Result<i32> 
     let opts = mcpkit_core::aws::target::Options {
         settings: aws_settings(&a.common),
         dry_run: a.dry_run,
+        jobs: a.jobs,
+        test_user: a.test_user,
         reporter: &progress,
         waits: Default::default(),
     };
@@ -486,6 +488,9 @@ fn deploy_aws(ws: &Workspace, a: &args::DeployArgs, p: &Printer) -> Result<i32> 
             p.line("Auth: AWS IAM (SigV4); `mcpkit tools --target aws` signs with your credentials");
         }
         p.line(format!("Credentials: {} (mode 0600)", c.credentials_file.display()));
+    }
+    if let Some(u) = &r.test_user {
+        p.line(format!("Test user: {u} (password from COGNITO_PASSWORD; not shown)"));
     }
     Ok(0)
 }

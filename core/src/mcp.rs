@@ -8,7 +8,7 @@ use rmcp::model::{
 };
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::streamable_http_client::{StreamableHttpClient, StreamableHttpClientTransportConfig};
 
 pub type Client = RunningService<RoleClient, ClientConfig>;
 
@@ -31,7 +31,27 @@ pub async fn connect(url: &str, token: Option<&Secret>, lifecycle: Lifecycle) ->
     if let Some(t) = token {
         config = config.auth_header(t.expose().to_string());
     }
-    let transport = StreamableHttpClientTransport::from_config(config);
+    serve(url, StreamableHttpClientTransport::from_config(config), lifecycle).await
+}
+
+/// Connects over `http`, any streamable-HTTP client (one that signs its requests, say), with
+/// the same configuration and lifecycle handling as [`connect`].
+pub async fn connect_with<C: StreamableHttpClient>(
+    url: &str,
+    http: C,
+    lifecycle: Lifecycle,
+) -> Result<Client> {
+    crate::install_crypto();
+    let config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
+    serve(url, StreamableHttpClientTransport::with_client(http, config), lifecycle).await
+}
+
+/// Runs the client's side of the lifecycle over `transport`.
+async fn serve<C: StreamableHttpClient>(
+    url: &str,
+    transport: StreamableHttpClientTransport<C>,
+    lifecycle: Lifecycle,
+) -> Result<Client> {
     let info =
         ClientConfig::new(ClientCapabilities::default(), Implementation::new("mcpkit", crate::VERSION))
             .with_protocol_version(ProtocolVersion::V_2025_11_25);

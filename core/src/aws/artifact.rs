@@ -200,11 +200,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         for e in entries.flatten() {
             let p = e.path();
             match e.file_type() {
-                Ok(t) if t.is_dir() => {
-                    if e.file_name() != "__pycache__" {
-                        stack.push(p)
-                    }
-                }
+                Ok(t) if t.is_dir() && e.file_name() != "__pycache__" => stack.push(p),
                 Ok(t) if t.is_file() => out.push(p),
                 _ => {}
             }

@@ -6,6 +6,7 @@ pub mod artifact;
 pub mod cloud;
 pub mod policy;
 pub mod sdk;
+pub mod sigv4;
 pub mod target;
 
 use crate::engine::{Desired, Key};

@@ -29,6 +29,10 @@ pub const CONCURRENCY: usize = 16;
 pub struct Options<'a> {
     pub settings: Settings,
     pub dry_run: bool,
+    /// Also make the original toolkit's test user in the gateway's pool.
+    pub test_user: bool,
+    /// Steps run at once (at least 1).
+    pub jobs: usize,
     pub reporter: &'a dyn Reporter,
     pub waits: Waits,
 }
@@ -51,6 +55,8 @@ pub struct DeployReport {
     pub steps: Vec<StepReport>,
     /// Set once the deploy ran (not on a dry run).
     pub connection: Option<Connection>,
+    /// The test user's name, with `--test-user`.
+    pub test_user: Option<String>,
 }
 
 /// The original toolkit's connection block.
@@ -177,6 +183,7 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
             state_file: path.clone(),
             steps: step_reports(&plan),
             connection: None,
+            test_user: None,
         };
         if opts.dry_run {
             return Ok(report);
@@ -185,9 +192,20 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
         if plan.mutating().any(|s| s.key.kind == kind::IMAGE) {
             artifact::container_engine()?;
         }
-        engine::apply(&cloud, &desired, &plan, &store, &mut state, CONCURRENCY, &Progress(opts.reporter))
-            .await?;
+        engine::apply(
+            &cloud,
+            &desired,
+            &plan,
+            &store,
+            &mut state,
+            opts.jobs.max(1),
+            &Progress(opts.reporter),
+        )
+        .await?;
         report.connection = Some(connection(ws, &cloud.aws, &state, true).await?);
+        if opts.test_user {
+            report.test_user = Some(test_user(ws, &cloud.aws, &state).await?);
+        }
         Ok(report)
     })
 }
@@ -313,6 +331,65 @@ async fn connection(ws: &Workspace, aws: &Aws, state: &State, write: bool) -> Re
     })
 }
 
+/// The original toolkit's optional test user, from `.env` in the workspace (or the
+/// environment): `COGNITO_USERNAME`, `COGNITO_TEMP_PASSWORD`, `COGNITO_PASSWORD`.
+pub const TEST_USER_DEFAULTS: [(&str, &str); 3] = [
+    ("COGNITO_USERNAME", "testuser"),
+    ("COGNITO_TEMP_PASSWORD", "Temp123!"),
+    ("COGNITO_PASSWORD", "MyPassword123!"),
+];
+
+/// Makes (or resets) the test user in the gateway's pool: created with the temporary password,
+/// then given the permanent one. Users go with the pool, so destroy needs nothing more.
+async fn test_user(ws: &Workspace, aws: &Aws, state: &State) -> Result<String> {
+    use super::sdk::SdkResult;
+    let dotenv = ws.root().join(".env");
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    if dotenv.exists() {
+        for item in dotenvy::from_path_iter(&dotenv)
+            .map_err(|e| Error::world(format!("{}: {e}", dotenv.display())))?
+        {
+            let (k, v) = item.map_err(|e| {
+                Error::input(Problem::new(format!("not a valid .env file: {e}")).file(&dotenv))
+            })?;
+            vars.insert(k, v);
+        }
+    }
+    let get = |name: &str, default: &str| {
+        vars.get(name).cloned().or_else(|| std::env::var(name).ok()).unwrap_or_else(|| default.to_string())
+    };
+    let [(u, du), (t, dt), (p, dp)] = TEST_USER_DEFAULTS;
+    let (username, temporary, permanent) = (get(u, du), Secret::new(get(t, dt)), Secret::new(get(p, dp)));
+    let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+    let pool = super::gateway_chain(&gateway).0;
+    let pool = recorded(state, &pool.kind, &pool.name)?;
+    let created = aws
+        .cognito
+        .admin_create_user()
+        .user_pool_id(&pool.id)
+        .username(&username)
+        .temporary_password(temporary.expose())
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .send()
+        .await;
+    match created {
+        Err(e) if sdk::code(&e) == Some("UsernameExistsException") => {}
+        other => {
+            other.ctx("create the test user")?;
+        }
+    }
+    aws.cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool.id)
+        .username(&username)
+        .password(permanent.expose())
+        .permanent(true)
+        .send()
+        .await
+        .ctx("set the test user's password")?;
+    Ok(username)
+}
+
 /// Opens the recorded state of the configured region for reading.
 async fn deployed(ws: &Workspace, given: &Settings) -> Result<(Aws, State)> {
     let aws = sdk::connect(&settings(ws, given)).await?;
@@ -436,4 +513,19 @@ pub fn status(ws: &Workspace, given: &Settings) -> Result<StatusReport> {
             .collect();
         Ok(StatusReport { region, gateway_url, resources })
     })
+}
+
+/// The deployed gateway's URL, and the SDK configuration (credentials, region) to sign requests
+/// to it with: for gateways that authenticate callers with AWS IAM. Async, so that the
+/// configuration is used on the runtime it was loaded on.
+pub async fn gateway_url(ws: &Workspace, given: &Settings) -> Result<(String, Aws)> {
+    let (aws, state) = deployed(ws, given).await?;
+    let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+    let gw = recorded(&state, kind::GATEWAY, &gateway)?;
+    let url = gw.outputs["url"].as_str().unwrap_or_default().to_string();
+    if url.is_empty() {
+        return Err(Error::world(format!("{} {gateway} has no recorded URL", kind::GATEWAY))
+            .with_hint("run `mcpkit deploy --target aws`"));
+    }
+    Ok((url, aws))
 }

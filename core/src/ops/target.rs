@@ -23,11 +23,52 @@ pub fn gateway_token(ws: &Workspace, target: &Target) -> Result<(String, Secret)
     }
 }
 
+/// How a command reaches the deployed gateway.
+enum Access {
+    /// With a bearer token (the local target; Cognito gateways on AWS).
+    Bearer(String, Secret),
+    /// With SigV4 (gateways on AWS that authenticate callers with AWS IAM).
+    SigV4(crate::aws::sdk::Settings),
+}
+
+/// The AWS settings of the target when its gateway authenticates callers with AWS IAM.
+fn iam_gateway<'a>(ws: &Workspace, target: &'a Target) -> Option<&'a crate::aws::sdk::Settings> {
+    match target {
+        Target::Aws(settings) if crate::aws::leg(&ws.manifest().gateway.auth) == crate::aws::Leg::Iam => {
+            Some(settings)
+        }
+        _ => None,
+    }
+}
+
+/// What connecting needs that must be had outside the async runtime (a bearer token).
+fn access(ws: &Workspace, target: &Target) -> Result<Access> {
+    match iam_gateway(ws, target) {
+        Some(settings) => Ok(Access::SigV4(settings.clone())),
+        None => {
+            let (url, token) = gateway_token(ws, target)?;
+            Ok(Access::Bearer(url, token))
+        }
+    }
+}
+
+/// An MCP client of the deployed gateway.
+async fn open(ws: &Workspace, access: &Access) -> Result<crate::mcp::Client> {
+    let lifecycle = crate::mcp::Lifecycle::Auto;
+    match access {
+        Access::Bearer(url, token) => crate::mcp::connect(url, Some(token), lifecycle).await,
+        Access::SigV4(settings) => {
+            let (url, aws) = crate::aws::target::gateway_url(ws, settings).await?;
+            crate::aws::sigv4::connect(&url, &aws, lifecycle).await
+        }
+    }
+}
+
 /// The deployed gateway's tools, as the gateway describes them.
 pub fn tools(ws: &Workspace, target: &Target) -> Result<Vec<rmcp::model::Tool>> {
-    let (url, token) = gateway_token(ws, target)?;
+    let access = access(ws, target)?;
     runtime()?.block_on(async {
-        let c = crate::mcp::connect(&url, Some(&token), crate::mcp::Lifecycle::Auto).await?;
+        let c = open(ws, &access).await?;
         let tools = c.list_all_tools().await.map_err(|e| Error::world(format!("tools/list: {e}")));
         let _ = c.cancel().await;
         tools
@@ -46,9 +87,9 @@ pub fn call(ws: &Workspace, target: &Target, tool: &str, args: &str) -> Result<r
     let serde_json::Value::Object(args) = args else {
         return Err(Error::input(Problem::new("must be a JSON object").field("--args")));
     };
-    let (url, token) = gateway_token(ws, target)?;
+    let access = access(ws, target)?;
     runtime()?.block_on(async {
-        let c = crate::mcp::connect(&url, Some(&token), crate::mcp::Lifecycle::Auto).await?;
+        let c = open(ws, &access).await?;
         let r = crate::mcp::call(&c, tool, args).await;
         let _ = c.cancel().await;
         r
@@ -92,6 +133,20 @@ pub struct ClientConfig {
 }
 
 pub fn connect(ws: &Workspace, target: &Target, client: McpClient) -> Result<ClientConfig> {
+    if iam_gateway(ws, target).is_some() {
+        return Err(Error::input(
+            Problem::new(
+                "this gateway authenticates callers with AWS IAM (SigV4): MCP clients set up by `connect` \
+                 send a bearer token, which it refuses",
+            )
+            .file(ws.manifest_path())
+            .field("gateway.auth")
+            .hint(
+                "`mcpkit tools` and `mcpkit call` sign their requests; for other MCP clients, put a SigV4 \
+                 proxy in front of the gateway, or deploy the gateway with Cognito (remove `auth = \"iam\"`)",
+            ),
+        ));
+    }
     let (url, token) = gateway_token(ws, target)?;
     let name = format!("mcpkit-{}", ws.manifest().gateway.name);
     let bearer = format!("Bearer {}", token.expose());

@@ -21,6 +21,10 @@ use aws_sdk_bedrockagentcorecontrol::types::{
 use serde_json::json;
 use std::collections::HashMap;
 
+/// What a runtime is made from: artifact, role ARN, authorizer (none: IAM), environment.
+type RuntimeRequest =
+    (AgentRuntimeArtifact, String, Option<AuthorizerConfiguration>, HashMap<String, String>);
+
 fn runtime_live(region: &str, id: &str, arn: &str) -> Live {
     Live {
         id: id.to_string(),
@@ -46,12 +50,7 @@ impl AwsCloud {
 
     /// Everything a runtime is made from, for create and update alike (an update is a full
     /// replace in AgentCore).
-    fn runtime_request(
-        &self,
-        d: &Desired,
-        inputs: &Inputs,
-    ) -> Result<(AgentRuntimeArtifact, String, Option<AuthorizerConfiguration>, HashMap<String, String>)>
-    {
+    fn runtime_request(&self, d: &Desired, inputs: &Inputs) -> Result<RuntimeRequest> {
         let c = &d.config;
         let artifact = if let Some(code) = input(inputs, kind::CODE) {
             let server = c["server"].as_str().unwrap_or_default();
