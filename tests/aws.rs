@@ -513,3 +513,59 @@ fn the_original_toolkits_test_user_comes_from_dotenv_behind_a_flag() {
     .unwrap();
     assert!(users.users().is_empty());
 }
+
+#[test]
+fn iam_legs_deploy_without_pools_and_the_gateway_role_may_invoke_exactly_its_runtimes() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, true);
+    let toml = sb.path().join("shop/mcpkit.toml");
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("# auth = \"local\"", "auth = \"iam\"")
+        .replace("entrypoint = \"servers/shop/server.py\"", "entrypoint = \"servers/shop/server.py\"\nauth = \"iam\"");
+    std::fs::write(&toml, text).unwrap();
+    let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
+    run.ok();
+    assert!(run.stdout.contains("AWS IAM"), "{}", run.stdout);
+    let st = state(&sb);
+    let inv = moto.inventory();
+    let pools: Vec<&str> =
+        inv["cognito"]["user_pools"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(pools, ["greeter-pool"], "only the OAuth server has a pool");
+    let sdk = moto.sdk();
+    let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    block_on(async {
+        let gid = recorded_id(&st, "agentcore.gateway:shop");
+        let gw = ac.get_gateway().gateway_identifier(&gid).send().await.unwrap();
+        assert_eq!(gw.authorizer_type().as_str(), "AWS_IAM");
+        assert!(gw.authorizer_configuration().is_none());
+        let rt = ac
+            .get_agent_runtime()
+            .agent_runtime_id(recorded_id(&st, "agentcore.runtime:shop"))
+            .send()
+            .await
+            .unwrap();
+        assert!(rt.authorizer_configuration().is_none(), "an IAM runtime has no JWT authorizer");
+        let t = ac
+            .get_gateway_target()
+            .gateway_identifier(&gid)
+            .target_id(recorded_id(&st, "agentcore.target:shop-target"))
+            .send()
+            .await
+            .unwrap();
+        let cp = &t.credential_provider_configurations()[0];
+        assert_eq!(cp.credential_provider_type().as_str(), "GATEWAY_IAM_ROLE");
+        let policy = iam.get_role_policy().role_name("shop-role").policy_name("mcpkit").send().await.unwrap();
+        let policy = percent_decode(policy.policy_document());
+        assert!(policy.contains("bedrock-agentcore:InvokeAgentRuntime"), "{policy}");
+        assert!(policy.contains(":runtime/shop-*"), "{policy}");
+        assert!(!policy.contains(":runtime/greeter"), "greeter is reached with OAuth: {policy}");
+    });
+    let creds = std::fs::read_to_string(sb.path().join("shop/.mcpkit/credentials/aws-shop.json")).unwrap();
+    assert!(creds.contains("AWS_IAM") && !creds.contains("client_secret"), "{creds}");
+    mcpkit(&sb, &moto, &["token", "--target", "aws"]).input_error().stderr_has("AWS IAM");
+    mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]).ok();
+    assert_eq!(counts(&moto)["total"], 0, "{}", moto.inventory());
+}
