@@ -520,18 +520,23 @@ fn iam_legs_deploy_without_pools_and_the_gateway_role_may_invoke_exactly_its_run
     let sb = Sandbox::new();
     workspace(&sb, true);
     let toml = sb.path().join("shop/mcpkit.toml");
-    let text = std::fs::read_to_string(&toml)
-        .unwrap()
-        .replace("# auth = \"local\"", "auth = \"iam\"")
-        .replace("entrypoint = \"servers/shop/server.py\"", "entrypoint = \"servers/shop/server.py\"\nauth = \"iam\"");
+    let text =
+        std::fs::read_to_string(&toml).unwrap().replace("# auth = \"local\"", "auth = \"iam\"").replace(
+            "entrypoint = \"servers/shop/server.py\"",
+            "entrypoint = \"servers/shop/server.py\"\nauth = \"iam\"",
+        );
     std::fs::write(&toml, text).unwrap();
     let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
     run.ok();
     assert!(run.stdout.contains("AWS IAM"), "{}", run.stdout);
     let st = state(&sb);
     let inv = moto.inventory();
-    let pools: Vec<&str> =
-        inv["cognito"]["user_pools"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    let pools: Vec<&str> = inv["cognito"]["user_pools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
     assert_eq!(pools, ["greeter-pool"], "only the OAuth server has a pool");
     let sdk = moto.sdk();
     let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
