@@ -137,20 +137,26 @@ where
         _ => {
             // No modelled error: the chain of causes, without the SDK's debug dump of the
             // raw response.
-            let mut out = e.to_string();
-            let mut cause = e.source();
-            while let Some(c) = cause {
-                out.push_str(": ");
-                out.push_str(&c.to_string());
-                cause = c.source();
-            }
-            let mut out: String = out.chars().take(400).collect();
-            if out.len() == 400 {
+            let full = chain(e);
+            let mut out: String = full.chars().take(400).collect();
+            if full.chars().count() > 400 {
                 out.push('…');
             }
             out
         }
     }
+}
+
+/// An error and its causes on one line.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 /// Error codes that mean "no such resource" across the services used.

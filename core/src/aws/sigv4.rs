@@ -97,7 +97,7 @@ impl SigV4Client {
             .credentials
             .provide_credentials()
             .await
-            .map_err(|e| format!("cannot get AWS credentials: {}", chain(&e)))?;
+            .map_err(|e| format!("cannot get AWS credentials: {}", super::sdk::chain(&e)))?;
         *cached = Some(fresh.clone());
         Ok(fresh)
     }
@@ -166,18 +166,6 @@ impl SigV4Client {
         custom_headers.extend(self.sign(&method, uri, &signed, body).await.map_err(fail)?);
         Ok(custom_headers)
     }
-}
-
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        out.push_str(": ");
-        out.push_str(&c.to_string());
-        cause = c.source();
-    }
-    out
 }
 
 const SESSION_ID: &str = "mcp-session-id";

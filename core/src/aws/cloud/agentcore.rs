@@ -129,9 +129,9 @@ impl AwsCloud {
                     )));
                 }
             }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                _ => return Ok(None),
+            next = super::next_page(out.next_token());
+            if next.is_none() {
+                return Ok(None);
             }
         }
     }
@@ -357,9 +357,9 @@ impl AwsCloud {
                     )));
                 }
             }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                _ => return Ok(None),
+            next = super::next_page(out.next_token());
+            if next.is_none() {
+                return Ok(None);
             }
         }
     }
@@ -535,9 +535,9 @@ impl AwsCloud {
             if let Some(t) = out.items().iter().find(|t| t.name() == key.name) {
                 return Ok(Some(Self::target_live(&gateway_id, t.target_id(), &shape)));
             }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                _ => return Ok(None),
+            next = super::next_page(out.next_token());
+            if next.is_none() {
+                return Ok(None);
             }
         }
     }

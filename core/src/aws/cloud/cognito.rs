@@ -57,9 +57,9 @@ impl AwsCloud {
                     }
                 }
             }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                _ => return Ok(None),
+            next = super::next_page(out.next_token());
+            if next.is_none() {
+                return Ok(None);
             }
         }
     }
@@ -337,9 +337,9 @@ impl AwsCloud {
             {
                 return Ok(c.client_id().map(|id| Self::client_live(&pool_id, id)));
             }
-            match out.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_string()),
-                _ => return Ok(None),
+            next = super::next_page(out.next_token());
+            if next.is_none() {
+                return Ok(None);
             }
         }
     }
