@@ -373,6 +373,9 @@ fn a_deploy_killed_after_any_mutating_call_resumes_and_destroy_leaves_nothing() 
         }
         child.0.kill().unwrap();
         child.0.wait().unwrap();
+        // Requests the killed process had sent but the emulator had not read yet must meet the
+        // halt (and be refused), not land after the release and race the next run.
+        std::thread::sleep(std::time::Duration::from_millis(500));
         moto.faults(json!({ "halt_after_mutating": null }));
 
         // Odd k: destroy straight away (it must find what the killed run made); even k:
