@@ -396,7 +396,7 @@ fn throttling_5xx_and_iam_propagation_are_survived_and_destroy_is_idempotent() {
     let moto = Moto::start();
     let sb = Sandbox::new();
     workspace(&sb, true);
-    moto.faults(json!({ "throttle_rate": 0.10, "error_rate": 0.05, "seed": 7, "role_propagation_s": 2 }));
+    moto.faults(json!({ "throttle_rate": 0.10, "error_rate": 0.05, "seed": 7, "role_propagation_s": 6 }));
     let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
     run.ok();
     let faults = moto.fault_state();

@@ -141,10 +141,7 @@ impl AwsCloud {
         recorded: Option<&Record>,
         inputs: &Inputs,
     ) -> Result<Option<Live>> {
-        let pool_id = match output(recorded, "pool_id") {
-            Some(p) => p,
-            None => input_str(inputs, kind::POOL, "pool_id")?,
-        };
+        let pool_id = pool_of(recorded, inputs)?;
         let out = self.aws.cognito.describe_user_pool().user_pool_id(&pool_id).send().await;
         let Some(out) = out.found("read Cognito user pool")? else { return Ok(None) };
         Ok(out.user_pool().and_then(|p| p.domain()).map(|prefix| self.domain_live(&pool_id, prefix)))
@@ -212,10 +209,7 @@ impl AwsCloud {
         recorded: Option<&Record>,
         inputs: &Inputs,
     ) -> Result<Option<Live>> {
-        let pool_id = match output(recorded, "pool_id") {
-            Some(p) => p,
-            None => input_str(inputs, kind::POOL, "pool_id")?,
-        };
+        let pool_id = pool_of(recorded, inputs)?;
         let out = self
             .aws
             .cognito
@@ -302,10 +296,7 @@ impl AwsCloud {
         recorded: Option<&Record>,
         inputs: &Inputs,
     ) -> Result<Option<Live>> {
-        let pool_id = match output(recorded, "pool_id") {
-            Some(p) => p,
-            None => input_str(inputs, kind::POOL, "pool_id")?,
-        };
+        let pool_id = pool_of(recorded, inputs)?;
         if let Some(id) = recorded_id(recorded) {
             let out = self
                 .aws
@@ -415,6 +406,14 @@ impl AwsCloud {
             .map(|l| l.id.clone())
             .ok_or_else(|| Error::world("internal: the Cognito client this step needs is missing"))?;
         Ok((pool, client))
+    }
+}
+
+/// The pool a pool's sub-resource lives in: recorded with it, or the pool it depends on.
+fn pool_of(recorded: Option<&Record>, inputs: &Inputs) -> Result<String> {
+    match output(recorded, "pool_id") {
+        Some(p) => Ok(p),
+        None => input_str(inputs, kind::POOL, "pool_id"),
     }
 }
 
