@@ -5,6 +5,10 @@
 //! token signed with an unknown key id triggers one refetch, at most every 30 seconds). Only
 //! RS256 is accepted, so `alg=none` and HS256-signed-with-the-public-key tokens are refused
 //! before any signature check. Parsing and verification are jsonwebtoken's.
+//!
+//! A client sends the same token with every call for up to an hour, so a token that passed is
+//! remembered (by its exact text, for at most five minutes and never past its `exp`): the
+//! gateway's hot path then skips the RSA verification. A changed byte is a different token.
 
 use crate::auth::oauth::{Discovery, discover};
 use jsonwebtoken::jwk::JwkSet;
@@ -73,11 +77,21 @@ pub struct JwtAuthorizer {
     config: AuthorizerConfig,
     http: reqwest::Client,
     keys: RwLock<Option<Keys>>,
+    /// Tokens that passed, with when they did.
+    verified: std::sync::Mutex<std::collections::HashMap<String, (Claims, Instant)>>,
+}
+
+/// How long a verified token is remembered, and how many are.
+const REMEMBER: Duration = Duration::from_secs(300);
+const REMEMBER_AT_MOST: usize = 1024;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 impl JwtAuthorizer {
     pub fn new(config: AuthorizerConfig, http: reqwest::Client) -> Self {
-        JwtAuthorizer { config, http, keys: RwLock::new(None) }
+        JwtAuthorizer { config, http, keys: RwLock::new(None), verified: Default::default() }
     }
 
     pub fn config(&self) -> &AuthorizerConfig {
@@ -91,6 +105,27 @@ impl JwtAuthorizer {
             Some((scheme, t)) if scheme.eq_ignore_ascii_case("bearer") => t.trim(),
             _ => return Err(Denied::Invalid("the Authorization header is not `Bearer <token>`".into())),
         };
+        if let Some(claims) = self.remembered(token) {
+            return Ok(claims);
+        }
+        let claims = self.verify(token).await?;
+        let mut verified = self.verified.lock().expect("verified tokens");
+        if verified.len() >= REMEMBER_AT_MOST {
+            verified.clear();
+        }
+        verified.insert(token.to_string(), (claims.clone(), Instant::now()));
+        Ok(claims)
+    }
+
+    /// A token that passed recently and has not expired since.
+    fn remembered(&self, token: &str) -> Option<Claims> {
+        let verified = self.verified.lock().expect("verified tokens");
+        let (claims, when) = verified.get(token)?;
+        (when.elapsed() < REMEMBER && unix_now() <= claims.exp + LEEWAY_SECS).then(|| claims.clone())
+    }
+
+    /// The full check: header, key, signature, claims.
+    async fn verify(&self, token: &str) -> Result<Claims, Denied> {
         let head = decode_header(token).map_err(|e| Denied::Invalid(format!("malformed token ({e})")))?;
         if head.alg != Algorithm::RS256 {
             return Err(Denied::Invalid(format!("algorithm {:?} is not accepted; only RS256", head.alg)));
@@ -162,5 +197,60 @@ impl JwtAuthorizer {
             .await
             .map_err(|e| crate::Error::world(format!("{} is not a JWKS: {e}", discovery.jwks_uri)))?;
         Ok(Keys { discovery, jwks, fetched: Instant::now() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{Json, Router, routing::get};
+
+    /// An issuer on a free port serving discovery and the JWKS of a fresh key.
+    async fn issuer() -> (String, crate::local::identity::SigningKey, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, _) = crate::local::identity::signing_key(&dir.path().join("key.pem")).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (b, jwks) = (base.clone(), key.jwks.clone());
+        let app = Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(move || {
+                    let b = b.clone();
+                    async move { Json(serde_json::json!({ "issuer": b, "jwks_uri": format!("{b}/jwks") })) }
+                }),
+            )
+            .route("/jwks", get(move || std::future::ready(Json(jwks.clone()))));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (base, key, dir)
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_passes_and_any_other_text_is_verified_afresh() {
+        crate::install_crypto();
+        let (base, key, _dir) = issuer().await;
+        let config = AuthorizerConfig {
+            discovery_url: format!("{base}/.well-known/openid-configuration"),
+            allowed_clients: vec!["good".into()],
+            allowed_audience: vec![],
+            allowed_scopes: vec![],
+        };
+        let auth = JwtAuthorizer::new(config, reqwest::Client::new());
+        let token = key.mint(&base, "good", "x/invoke", 3600).unwrap();
+        let header = format!("Bearer {}", token.expose());
+        for _ in 0..3 {
+            assert_eq!(auth.authorize(Some(&header)).await.unwrap().client_id.as_deref(), Some("good"));
+        }
+        assert!(auth.remembered(token.expose()).is_some());
+        // The same claims with a changed signature byte: a different token, checked and refused.
+        let mut forged = token.expose().as_bytes().to_vec();
+        let at = token.expose().rfind('.').unwrap() + 10;
+        forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert!(matches!(auth.authorize(Some(&format!("Bearer {forged}"))).await, Err(Denied::Invalid(_))));
+        // A token of a client that is not allowed is never remembered.
+        let other = key.mint(&base, "other", "x/invoke", 3600).unwrap();
+        assert!(auth.authorize(Some(&format!("Bearer {}", other.expose()))).await.is_err());
+        assert!(auth.remembered(other.expose()).is_none());
     }
 }
