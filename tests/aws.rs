@@ -311,7 +311,24 @@ fn an_unchanged_redeploy_makes_no_mutating_call_and_a_code_change_touches_only_i
     let plan = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--dry-run"]);
     assert!(plan.stdout.contains("0 to create, 3 to update, 0 to delete, 22 unchanged"), "{}", plan.stdout);
     moto.clear_calls();
-    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--json"]);
+    run.ok();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut applied: Vec<String> = report["applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| format!("{} {}", s["action"].as_str().unwrap(), s["resource"].as_str().unwrap()))
+        .collect();
+    applied.sort();
+    assert_eq!(
+        applied,
+        [
+            "update agentcore.runtime greeter",
+            "update agentcore.target greeter-target",
+            "update s3.code greeter"
+        ]
+    );
     let calls = moto.calls();
     let mutating: Vec<&Value> = calls.iter().filter(|c| c["mutating"] == true).collect();
     let ops: Vec<&str> = mutating.iter().map(|c| c["op"].as_str().unwrap()).collect();

@@ -458,10 +458,10 @@ fn deploy_aws(ws: &Workspace, a: &args::DeployArgs, p: &Printer) -> Result<i32> 
         ));
         return Ok(0);
     }
-    if r.steps.iter().all(|s| s.action == Action::Noop) {
+    if r.applied.is_empty() {
         p.line(format!("No changes: the AWS stack in {} is up to date.", r.region));
     } else {
-        for s in r.steps.iter().filter(|s| s.action != Action::Noop) {
+        for s in &r.applied {
             p.detail(format!("  {} {}", format!("{:?}", s.action).to_lowercase(), s.resource));
         }
     }

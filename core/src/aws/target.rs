@@ -53,6 +53,9 @@ pub struct DeployReport {
     pub dry_run: bool,
     pub state_file: PathBuf,
     pub steps: Vec<StepReport>,
+    /// What the deploy did, in the order it finished (a planned no-op becomes an update when a
+    /// dependency handed it new outputs). Empty on a dry run and when nothing changed.
+    pub applied: Vec<StepReport>,
     /// Set once the deploy ran (not on a dry run).
     pub connection: Option<Connection>,
     /// The test user's name, with `--test-user`.
@@ -128,8 +131,14 @@ fn cloud(ws: &Workspace, aws: Aws, waits: Waits) -> Result<(AwsCloud, Vec<engine
     Ok((cloud, desired))
 }
 
-/// Forwards the engine's progress to the CLI's spinners.
-struct Progress<'a>(&'a dyn Reporter);
+/// Forwards the engine's progress to the CLI's spinners, and keeps what was done.
+struct Progress<'a>(&'a dyn Reporter, std::sync::Mutex<Vec<StepReport>>);
+
+impl<'a> Progress<'a> {
+    fn new(reporter: &'a dyn Reporter) -> Self {
+        Progress(reporter, Default::default())
+    }
+}
 
 impl Observer for Progress<'_> {
     fn started(&self, step: &Step) {
@@ -150,6 +159,13 @@ impl Observer for Progress<'_> {
             (_, Action::Noop) => "checked",
         };
         self.0.end(&step.key.id(), &format!("{done} {}", step.key));
+        if result.is_ok() {
+            self.1.lock().expect("progress").push(StepReport {
+                action: step.action,
+                resource: step.key.to_string(),
+                reason: step.reason.clone(),
+            });
+        }
     }
 }
 
@@ -182,6 +198,7 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
             dry_run: opts.dry_run,
             state_file: path.clone(),
             steps: step_reports(&plan),
+            applied: vec![],
             connection: None,
             test_user: None,
         };
@@ -192,16 +209,9 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
         if plan.mutating().any(|s| s.key.kind == kind::IMAGE) {
             artifact::container_engine()?;
         }
-        engine::apply(
-            &cloud,
-            &desired,
-            &plan,
-            &store,
-            &mut state,
-            opts.jobs.max(1),
-            &Progress(opts.reporter),
-        )
-        .await?;
+        let progress = Progress::new(opts.reporter);
+        engine::apply(&cloud, &desired, &plan, &store, &mut state, opts.jobs.max(1), &progress).await?;
+        report.applied = progress.1.into_inner().expect("progress");
         report.connection = Some(connection(ws, &cloud.aws, &state, true).await?);
         if opts.test_user {
             report.test_user = Some(test_user(ws, &cloud.aws, &state).await?);
@@ -449,7 +459,7 @@ pub fn destroy(
             build_cache: ws.root().join(".mcpkit").join("build"),
             waits,
         };
-        engine::destroy(&cloud, &store, &mut state, &Progress(reporter)).await?;
+        engine::destroy(&cloud, &store, &mut state, &Progress::new(reporter)).await?;
         let mut removed = Vec::new();
         for p in [path.clone(), path.with_extension("lock")] {
             if std::fs::remove_file(&p).is_ok() {
