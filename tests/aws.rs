@@ -501,6 +501,8 @@ fn bad_aws_input_is_refused_with_exit_2() {
     let sb2 = Sandbox::new();
     workspace(&sb2, false);
     mcpkit(&sb2, &moto, &["token", "--target", "aws"]).input_error().stderr_has("nothing is deployed");
+    // Destroying needs a yes, and there is no terminal to ask.
+    mcpkit(&sb2, &moto, &["destroy", "--target", "aws"]).input_error().stderr_has("-y");
 }
 
 #[test]
