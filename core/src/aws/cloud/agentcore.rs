@@ -113,27 +113,17 @@ impl AwsCloud {
                 out.map(|o| runtime_live(&self.aws.region, o.agent_runtime_id(), o.agent_runtime_arn()))
             );
         }
-        let mut next = None;
-        loop {
-            let out =
-                ac.list_agent_runtimes().set_next_token(next.take()).send().await.ctx("list runtimes")?;
-            for r in out.agent_runtimes() {
-                if r.agent_runtime_name() == key.name {
-                    if !self.is_ours_arn(key, r.agent_runtime_arn()).await? {
-                        return Err(self.conflict(key, r.agent_runtime_arn()));
-                    }
-                    return Ok(Some(runtime_live(
-                        &self.aws.region,
-                        r.agent_runtime_id(),
-                        r.agent_runtime_arn(),
-                    )));
+        let mut runtimes = ac.list_agent_runtimes().into_paginator().items().send();
+        while let Some(r) = runtimes.next().await {
+            let r = r.ctx("list runtimes")?;
+            if r.agent_runtime_name() == key.name {
+                if !self.is_ours_arn(key, r.agent_runtime_arn()).await? {
+                    return Err(self.conflict(key, r.agent_runtime_arn()));
                 }
-            }
-            next = super::next_page(out.next_token());
-            if next.is_none() {
-                return Ok(None);
+                return Ok(Some(runtime_live(&self.aws.region, r.agent_runtime_id(), r.agent_runtime_arn())));
             }
         }
+        Ok(None)
     }
 
     pub(super) async fn runtime_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
@@ -336,32 +326,23 @@ impl AwsCloud {
                 Self::gateway_live(o.gateway_id(), o.gateway_arn(), o.gateway_url().unwrap_or_default())
             }));
         }
-        let mut next = None;
-        loop {
-            let out = ac.list_gateways().set_next_token(next.take()).send().await.ctx("list gateways")?;
-            for g in out.items() {
-                if g.name() == key.name {
-                    let got = ac
-                        .get_gateway()
-                        .gateway_identifier(g.gateway_id())
-                        .send()
-                        .await
-                        .ctx("read gateway")?;
-                    if !self.is_ours_arn(key, got.gateway_arn()).await? {
-                        return Err(self.conflict(key, got.gateway_arn()));
-                    }
-                    return Ok(Some(Self::gateway_live(
-                        got.gateway_id(),
-                        got.gateway_arn(),
-                        got.gateway_url().unwrap_or_default(),
-                    )));
+        let mut gateways = ac.list_gateways().into_paginator().items().send();
+        while let Some(g) = gateways.next().await {
+            let g = g.ctx("list gateways")?;
+            if g.name() == key.name {
+                let got =
+                    ac.get_gateway().gateway_identifier(g.gateway_id()).send().await.ctx("read gateway")?;
+                if !self.is_ours_arn(key, got.gateway_arn()).await? {
+                    return Err(self.conflict(key, got.gateway_arn()));
                 }
-            }
-            next = super::next_page(out.next_token());
-            if next.is_none() {
-                return Ok(None);
+                return Ok(Some(Self::gateway_live(
+                    got.gateway_id(),
+                    got.gateway_arn(),
+                    got.gateway_url().unwrap_or_default(),
+                )));
             }
         }
+        Ok(None)
     }
 
     pub(super) async fn gateway_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
@@ -520,26 +501,16 @@ impl AwsCloud {
                 .map(|o| Self::target_live(&gateway_id, o.target_id(), &shape)));
         }
         // A target belongs to its gateway: the gateway being this project's makes it ours.
-        let mut next = None;
-        loop {
-            let Some(out) = ac
-                .list_gateway_targets()
-                .gateway_identifier(&gateway_id)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .found("list gateway targets")?
-            else {
-                return Ok(None);
-            };
-            if let Some(t) = out.items().iter().find(|t| t.name() == key.name) {
+        let mut targets =
+            ac.list_gateway_targets().gateway_identifier(&gateway_id).into_paginator().items().send();
+        while let Some(t) = targets.next().await {
+            // The gateway gone: so is the target.
+            let Some(t) = t.found("list gateway targets")? else { return Ok(None) };
+            if t.name() == key.name {
                 return Ok(Some(Self::target_live(&gateway_id, t.target_id(), &shape)));
             }
-            next = super::next_page(out.next_token());
-            if next.is_none() {
-                return Ok(None);
-            }
         }
+        Ok(None)
     }
 
     pub(super) async fn target_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {

@@ -33,35 +33,22 @@ impl AwsCloud {
     /// This project's pool of that name, if one exists (pool names need not be unique, so a
     /// pool of someone else's with the same name is no conflict).
     async fn find_pool(&self, key: &Key) -> Result<Option<String>> {
-        let mut next: Option<String> = None;
-        loop {
-            let out = self
-                .aws
-                .cognito
-                .list_user_pools()
-                .max_results(60)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .ctx("list Cognito user pools")?;
-            for p in out.user_pools() {
-                if p.name() != Some(names::physical(&key.name)) {
-                    continue;
-                }
-                let Some(id) = p.id() else { continue };
-                let d = self.aws.cognito.describe_user_pool().user_pool_id(id).send().await;
-                if let Some(d) = d.found("read Cognito user pool")? {
-                    let tags = d.user_pool().and_then(|p| p.user_pool_tags());
-                    if tags.is_some_and(|t| self.ours(key, t.iter())) {
-                        return Ok(Some(id.to_string()));
-                    }
-                }
+        let mut pools = self.aws.cognito.list_user_pools().max_results(60).into_paginator().items().send();
+        while let Some(p) = pools.next().await {
+            let p = p.ctx("list Cognito user pools")?;
+            if p.name() != Some(names::physical(&key.name)) {
+                continue;
             }
-            next = super::next_page(out.next_token());
-            if next.is_none() {
-                return Ok(None);
+            let Some(id) = p.id() else { continue };
+            let d = self.aws.cognito.describe_user_pool().user_pool_id(id).send().await;
+            if let Some(d) = d.found("read Cognito user pool")? {
+                let tags = d.user_pool().and_then(|p| p.user_pool_tags());
+                if tags.is_some_and(|t| self.ours(key, t.iter())) {
+                    return Ok(Some(id.to_string()));
+                }
             }
         }
+        Ok(None)
     }
 
     pub(super) async fn pool_read(&self, key: &Key, recorded: Option<&Record>) -> Result<Option<Live>> {
@@ -308,31 +295,23 @@ impl AwsCloud {
                 .await;
             return Ok(out.found("read Cognito client")?.map(|_| Self::client_live(&pool_id, id)));
         }
-        let mut next: Option<String> = None;
-        loop {
-            let Some(out) = self
-                .aws
-                .cognito
-                .list_user_pool_clients()
-                .user_pool_id(&pool_id)
-                .max_results(60)
-                .set_next_token(next.take())
-                .send()
-                .await
-                .found("list Cognito clients")?
-            else {
-                return Ok(None);
-            };
-            if let Some(c) =
-                out.user_pool_clients().iter().find(|c| c.client_name() == Some(names::physical(&key.name)))
-            {
+        let mut clients = self
+            .aws
+            .cognito
+            .list_user_pool_clients()
+            .user_pool_id(&pool_id)
+            .max_results(60)
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(c) = clients.next().await {
+            // The pool gone: so is the client.
+            let Some(c) = c.found("list Cognito clients")? else { return Ok(None) };
+            if c.client_name() == Some(names::physical(&key.name)) {
                 return Ok(c.client_id().map(|id| Self::client_live(&pool_id, id)));
             }
-            next = super::next_page(out.next_token());
-            if next.is_none() {
-                return Ok(None);
-            }
         }
+        Ok(None)
     }
 
     fn client_scopes(d: &Desired) -> Vec<String> {

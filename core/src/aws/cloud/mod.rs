@@ -159,11 +159,6 @@ impl AwsCloud {
     }
 }
 
-/// The token of the next page of a listing, when there is one.
-fn next_page(token: Option<&str>) -> Option<String> {
-    token.filter(|t| !t.is_empty()).map(str::to_string)
-}
-
 /// The outputs of the dependency of `kind` (there is at most one of each kind).
 fn input<'a>(inputs: &'a Inputs, kind: &str) -> Option<&'a Live> {
     inputs.iter().find(|(k, _)| k.kind == kind).map(|(_, l)| l)
