@@ -66,6 +66,14 @@ fn rss_kib(pid: u64) -> u64 {
     s.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+/// CPU time (user + system) a process has used so far, in clock ticks (1/100 s on Linux).
+fn cpu_ticks(pid: u64) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest: Vec<&str> = s.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    rest[11].parse::<u64>().unwrap() + rest[12].parse::<u64>().unwrap()
+}
+
 fn main() {
     let sb = Sandbox::new();
     sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
@@ -81,17 +89,23 @@ fn main() {
     let token = sb.run("calc", &["token"]).stdout.trim().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 
+    let supervisor = status["pid"].as_u64().unwrap();
     let (mut d1, mut g1) = (Vec::new(), Vec::new());
     let (mut d16, mut g16) = (Vec::new(), Vec::new());
+    let mut gateway_ticks = 0;
     rt.block_on(async {
         for _round in 0..3 {
             d1.extend(latency(&direct, None, CALLS_C1).await);
+            let before = cpu_ticks(supervisor);
             g1.extend(latency(&gateway, Some(&token), CALLS_C1).await);
+            gateway_ticks += cpu_ticks(supervisor) - before;
             d16.push(throughput(&direct, None, 16, CALLS_PER_TASK_C16).await);
             g16.push(throughput(&gateway, Some(&token), 16, CALLS_PER_TASK_C16).await);
         }
     });
-    let rss = rss_kib(status["pid"].as_u64().unwrap());
+    let rss = rss_kib(supervisor);
+    // Per call at c=1, including each round's connect and warm-up calls (20 of 420).
+    let cpu_per_call_us = gateway_ticks as f64 * 10_000.0 / (3 * (CALLS_C1 + 20)) as f64;
     let (dp50, gp50) = (pct(&mut d1, 0.5), pct(&mut g1, 0.5));
     let (dp99, gp99) = (pct(&mut d1, 0.99), pct(&mut g1, 0.99));
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
@@ -117,6 +131,7 @@ fn main() {
     println!("| throughput, c=16 | {dt:.0} calls/s | {gt:.0} calls/s | {:.0}% |", 100.0 * gt / dt);
     println!();
     println!("gateway process RSS after the load: {:.1} MiB", rss as f64 / 1024.0);
+    println!("gateway process CPU per call at c=1: {cpu_per_call_us:.0} µs");
     let med = |v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v[v.len() / 2]
