@@ -326,8 +326,7 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
         Command::Supervise(a) => {
             let ws_root = a.workspace.workspace.clone().unwrap_or(cwd()?);
             let paths = mcpkit_core::local::paths::LocalPaths::new(&ws_root);
-            let rt = tokio_runtime()?;
-            rt.block_on(mcpkit_core::local::supervisor::run(paths, false, None))?;
+            mcpkit_core::local::supervisor::run_detached(paths)?;
             Ok(0)
         }
         Command::Plugin(args::PluginCommand::List { workspace: w, json }) => {
@@ -529,14 +528,6 @@ fn destroy_aws(ws: &Workspace, a: &args::DestroyArgs, p: &Printer) -> Result<i32
         ));
     }
     Ok(0)
-}
-
-fn tokio_runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::world(format!("cannot start an async runtime: {e}")))
 }
 
 fn prompt_template(registry: &mcpkit_core::scaffold::Registry, default: &str) -> Result<String> {

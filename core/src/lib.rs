@@ -21,6 +21,7 @@ pub mod local;
 pub mod manifest;
 pub mod mcp;
 pub mod names;
+pub mod net;
 pub mod ops;
 pub mod scaffold;
 pub mod secret;

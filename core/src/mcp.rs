@@ -31,7 +31,7 @@ pub async fn connect(url: &str, token: Option<&Secret>, lifecycle: Lifecycle) ->
     if let Some(t) = token {
         config = config.auth_header(t.expose().to_string());
     }
-    serve(url, StreamableHttpClientTransport::from_config(config), lifecycle).await
+    serve(url, StreamableHttpClientTransport::with_client(crate::net::for_url(url)?, config), lifecycle).await
 }
 
 /// Connects over `http`, any streamable-HTTP client (one that signs its requests, say), with

@@ -75,7 +75,6 @@ struct Keys {
 
 pub struct JwtAuthorizer {
     config: AuthorizerConfig,
-    http: reqwest::Client,
     keys: RwLock<Option<Keys>>,
     /// Tokens that passed, with when they did.
     verified: std::sync::Mutex<std::collections::HashMap<String, (Claims, Instant)>>,
@@ -90,8 +89,8 @@ fn unix_now() -> u64 {
 }
 
 impl JwtAuthorizer {
-    pub fn new(config: AuthorizerConfig, http: reqwest::Client) -> Self {
-        JwtAuthorizer { config, http, keys: RwLock::new(None), verified: Default::default() }
+    pub fn new(config: AuthorizerConfig) -> Self {
+        JwtAuthorizer { config, keys: RwLock::new(None), verified: Default::default() }
     }
 
     pub fn config(&self) -> &AuthorizerConfig {
@@ -186,10 +185,10 @@ impl JwtAuthorizer {
     }
 
     async fn fetch(&self) -> crate::Result<Keys> {
-        let discovery = discover(&self.http, &self.config.discovery_url).await?;
-        let jwks: JwkSet = self
-            .http
+        let discovery = discover(&self.config.discovery_url).await?;
+        let jwks: JwkSet = crate::net::for_url(&discovery.jwks_uri)?
             .get(&discovery.jwks_uri)
+            .timeout(crate::net::AUTH_TIMEOUT)
             .send()
             .await
             .map_err(|e| crate::Error::world(format!("cannot fetch {}: {e}", discovery.jwks_uri)))?
@@ -235,7 +234,7 @@ mod tests {
             allowed_audience: vec![],
             allowed_scopes: vec![],
         };
-        let auth = JwtAuthorizer::new(config, reqwest::Client::new());
+        let auth = JwtAuthorizer::new(config);
         let token = key.mint(&base, "good", "x/invoke", 3600).unwrap();
         let header = format!("Bearer {}", token.expose());
         for _ in 0..3 {

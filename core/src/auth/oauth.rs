@@ -17,9 +17,10 @@ pub struct Discovery {
 }
 
 /// Fetches and parses a discovery document.
-pub async fn discover(http: &reqwest::Client, url: &str) -> Result<Discovery> {
-    let resp = http
+pub async fn discover(url: &str) -> Result<Discovery> {
+    let resp = crate::net::for_url(url)?
         .get(url)
+        .timeout(crate::net::AUTH_TIMEOUT)
         .send()
         .await
         .map_err(|e| Error::world(format!("cannot fetch the discovery document {url}: {e}")))?;
@@ -73,13 +74,14 @@ struct TokenError {
 }
 
 /// Requests a token with the client-credentials grant (client_secret_basic).
-pub async fn client_credentials(http: &reqwest::Client, c: &ClientCredentials) -> Result<Token> {
+pub async fn client_credentials(c: &ClientCredentials) -> Result<Token> {
     let mut form = vec![("grant_type", "client_credentials")];
     if !c.scope.is_empty() {
         form.push(("scope", c.scope.as_str()));
     }
-    let resp = http
+    let resp = crate::net::for_url(&c.token_endpoint)?
         .post(&c.token_endpoint)
+        .timeout(crate::net::AUTH_TIMEOUT)
         .basic_auth(&c.client_id, Some(c.client_secret.expose()))
         .form(&form)
         .send()
@@ -106,14 +108,13 @@ pub async fn client_credentials(http: &reqwest::Client, c: &ClientCredentials) -
 /// A cached client-credentials token, renewed when less than five minutes of it are left
 /// (AgentCore refuses tokens about to expire, so never hand out one that is).
 pub struct TokenSource {
-    http: reqwest::Client,
     creds: ClientCredentials,
     cached: Mutex<Option<Token>>,
 }
 
 impl TokenSource {
-    pub fn new(http: reqwest::Client, creds: ClientCredentials) -> Self {
-        TokenSource { http, creds, cached: Mutex::new(None) }
+    pub fn new(creds: ClientCredentials) -> Self {
+        TokenSource { creds, cached: Mutex::new(None) }
     }
 
     pub async fn token(&self) -> Result<Token> {
@@ -123,7 +124,7 @@ impl TokenSource {
         {
             return Ok(t.clone());
         }
-        let t = client_credentials(&self.http, &self.creds).await?;
+        let t = client_credentials(&self.creds).await?;
         *cached = Some(t.clone());
         Ok(t)
     }

@@ -242,8 +242,7 @@ async fn gateway_client(aws: &Aws, state: &State, gateway: &str) -> Result<(Clie
     let domain = recorded(state, &domain.kind, &domain.name)?;
     let secret = super::cloud::client_secret(aws, &client).await?;
     let discovery_url = pool.outputs["discovery_url"].as_str().unwrap_or_default().to_string();
-    let http = http()?;
-    let announced = oauth::discover(&http, &discovery_url).await.ok().and_then(|d| d.token_endpoint);
+    let announced = oauth::discover(&discovery_url).await.ok().and_then(|d| d.token_endpoint);
     let token_endpoint =
         announced.or_else(|| domain.outputs["token_endpoint"].as_str().map(String::from)).unwrap_or_default();
     Ok((
@@ -257,21 +256,12 @@ async fn gateway_client(aws: &Aws, state: &State, gateway: &str) -> Result<(Clie
     ))
 }
 
-fn http() -> Result<reqwest::Client> {
-    crate::install_crypto();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| Error::world(format!("HTTP client: {e}")))
-}
-
 /// Fetches a token, retrying while a new Cognito domain does not resolve yet (DNS for a new
 /// domain takes up to a minute).
 async fn fetch_token(creds: &ClientCredentials) -> Result<oauth::Token> {
-    let http = http()?;
     let mut attempt = 0;
     loop {
-        match oauth::client_credentials(&http, creds).await {
+        match oauth::client_credentials(creds).await {
             Ok(t) => return Ok(t),
             Err(e) if attempt < 12 && e.to_string().contains("cannot reach") => {
                 attempt += 1;

@@ -78,7 +78,10 @@ async fn jwks(State(stack): State<Arc<Stack>>, Path(pool): Path<String>) -> Resp
     if realm(&stack, &pool).await.is_none() {
         return json_error(StatusCode::NOT_FOUND, "not_found", "no such realm");
     }
-    Json(stack.key.jwks.clone()).into_response()
+    match stack.key().await {
+        Ok(key) => Json(key.jwks.clone()).into_response(),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    }
 }
 
 /// Compares secrets in time independent of where they first differ.
@@ -134,7 +137,11 @@ async fn token(
         return json_error(StatusCode::BAD_REQUEST, "invalid_scope", "scope not allowed for this client");
     }
     let ttl = stack.plan.read().await.token_ttl_secs;
-    match stack.key.mint(&plan::issuer_url(&stack.base_url, &r.id), &r.client_id, &r.scope, ttl) {
+    let key = match stack.key().await {
+        Ok(key) => key,
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    };
+    match key.mint(&plan::issuer_url(&stack.base_url, &r.id), &r.client_id, &r.scope, ttl) {
         Ok(t) => (
             [(header::CACHE_CONTROL, "no-store")],
             Json(
@@ -260,7 +267,11 @@ async fn runtime(State(stack): State<Arc<Stack>>, Path(runtime): Path<String>, r
     let (parts, body) = req.into_parts();
     let method =
         reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).unwrap_or(reqwest::Method::POST);
-    let mut out = stack.http.request(method, format!("http://127.0.0.1:{port}/mcp"));
+    let http = match crate::net::loopback() {
+        Ok(h) => h,
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    };
+    let mut out = http.request(method, format!("http://127.0.0.1:{port}/mcp"));
     for (k, v) in parts.headers.iter() {
         if !HOP.contains(&k.as_str()) {
             out = out.header(k.as_str(), v.as_bytes());

@@ -231,8 +231,8 @@ pub fn prepare(
     std::fs::create_dir_all(paths.logs()).map_err(|e| Error::io("create folder", &paths.logs(), e))?;
     let mut actions = Vec::new();
 
-    let (_, created) = identity::signing_key(&paths.signing_key())?;
-    if created {
+    // The supervisor makes the key when there is none, while the servers start.
+    if !paths.signing_key().exists() {
         actions.push(Action { resource: "signing key".into(), action: "create" });
     }
     // Virtualenvs, in parallel: they are most of a cold deploy's time.
@@ -509,8 +509,7 @@ pub fn gateway_credentials(paths: &LocalPaths) -> Result<ClientCredentials> {
 /// every server with tools must show up.
 async fn check_gateway(creds: &ClientCredentials, plan: &LocalPlan) -> Result<(oauth::Token, Vec<String>)> {
     crate::install_crypto();
-    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| Error::world(e.to_string()))?;
-    let token = oauth::client_credentials(&http, creds).await?;
+    let token = oauth::client_credentials(creds).await?;
     let client =
         crate::mcp::connect(&plan.gateway_url(), Some(&token.access_token), crate::mcp::Lifecycle::Modern)
             .await?;

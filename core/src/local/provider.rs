@@ -84,15 +84,7 @@ impl AuthProvider for LocalProvider {
             .enable_all()
             .build()
             .map_err(|e| PluginError::world(e.to_string()))?;
-        let http = {
-            crate::install_crypto();
-            reqwest::Client::builder()
-        }
-        .no_proxy()
-        .build()
-        .map_err(|e| PluginError::world(e.to_string()))?;
-        let t =
-            rt.block_on(client_credentials(&http, &creds)).map_err(|e| PluginError::world(e.to_string()))?;
+        let t = rt.block_on(client_credentials(&creds)).map_err(|e| PluginError::world(e.to_string()))?;
         let expires_in =
             t.expires_at.duration_since(std::time::SystemTime::now()).map(|d| d.as_secs()).unwrap_or(0);
         Ok(TokenResponse { access_token: t.access_token.expose().to_string(), expires_in })

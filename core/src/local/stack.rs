@@ -81,10 +81,10 @@ pub struct ServerSlot {
 pub struct Stack {
     pub paths: LocalPaths,
     pub plan: RwLock<LocalPlan>,
-    pub key: SigningKey,
+    /// The issuer's signing key, made on first use when the workspace has none (see [`Stack::key`]).
+    pub key: tokio::sync::OnceCell<SigningKey>,
     pub identities: RwLock<Identities>,
     pub auth: RwLock<super::AuthFile>,
-    pub http: reqwest::Client,
     pub gateway_auth: RwLock<Arc<JwtAuthorizer>>,
     pub servers: RwLock<BTreeMap<String, ServerSlot>>,
     pub base_url: String,
@@ -92,16 +92,33 @@ pub struct Stack {
     pub foreground: bool,
 }
 
+impl Stack {
+    /// The issuer's signing key, read or generated on a blocking thread the first time it is
+    /// needed. A deploy after a destroy needs a new RSA key, and making one takes a noticeable
+    /// fraction of a second of CPU: the supervisor starts it alongside the servers' Python
+    /// start-up instead of before it.
+    pub async fn key(&self) -> crate::Result<&SigningKey> {
+        self.key
+            .get_or_try_init(|| async {
+                let path = self.paths.signing_key();
+                tokio::task::spawn_blocking(move || super::identity::signing_key(&path).map(|(k, _)| k))
+                    .await
+                    .map_err(|e| crate::Error::world(format!("the key generator failed: {e}")))?
+            })
+            .await
+    }
+}
+
 /// A JWT authorizer for a binding; a binding the local target cannot check gets an
 /// authorizer that refuses everything (deploy refuses such bindings before this point).
-pub fn binding_authorizer(http: &reqwest::Client, b: Option<&super::Binding>) -> Arc<JwtAuthorizer> {
+pub fn binding_authorizer(b: Option<&super::Binding>) -> Arc<JwtAuthorizer> {
     let config = b.and_then(|b| super::jwt_config(b).ok()).unwrap_or(AuthorizerConfig {
         discovery_url: "http://127.0.0.1:0/no-authorizer".into(),
         allowed_clients: vec!["nobody".into()],
         allowed_audience: vec![],
         allowed_scopes: vec![],
     });
-    Arc::new(JwtAuthorizer::new(config, http.clone()))
+    Arc::new(JwtAuthorizer::new(config))
 }
 
 impl Stack {
@@ -115,8 +132,8 @@ impl Stack {
             client_secret: crate::secret::Secret::new(""),
             scope: String::new(),
         });
-        let authorizer = binding_authorizer(&self.http, binding);
-        let upstream = Upstream::new(TokenSource::new(self.http.clone(), creds), authorizer.clone());
+        let authorizer = binding_authorizer(binding);
+        let upstream = Upstream::new(TokenSource::new(creds), authorizer.clone());
         ServerSlot {
             plan: sp.clone(),
             status: ServerStatus {

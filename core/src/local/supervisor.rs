@@ -5,11 +5,12 @@
 
 use super::AuthFile;
 use super::http::router;
-use super::identity::{Identities, signing_key};
+use super::identity::Identities;
 use super::paths::LocalPaths;
 use super::plan::{self, LocalPlan, ServerPlan, ServerState};
 use super::stack::{Stack, binding_authorizer, stamp};
 use crate::error::{Error, Result};
+use axum::serve::ListenerExt;
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -24,6 +25,15 @@ use tokio_util::sync::CancellationToken;
 const SITECUSTOMIZE: &str = include_str!("python/sitecustomize.py");
 
 /// Runs the supervisor until it is told to stop.
+/// Runs the detached supervisor (`mcpkit __supervise`) until it is told to stop.
+///
+/// One thread: the gateway's work per call is small and sequential (a JWT check, an upstream
+/// request, a reply), and on a single-threaded runtime no task ever wakes another thread, which
+/// costs more than the work itself on a loopback hop.
+pub fn run_detached(paths: LocalPaths) -> Result<()> {
+    super::runtime()?.block_on(run(paths, false, None))
+}
+
 pub async fn run(
     paths: LocalPaths,
     foreground: bool,
@@ -32,27 +42,20 @@ pub async fn run(
     let plan: LocalPlan = plan::read_json(&paths.plan())?
         .ok_or_else(|| Error::world("no local plan: run `mcpkit deploy` first"))?;
     let ids = Identities::load(&paths.identities())?;
-    let (key, _) = signing_key(&paths.signing_key())?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", plan.port))
         .await
         .map_err(|e| Error::world(format!("cannot listen on 127.0.0.1:{}: {e}", plan.port)))?;
     crate::fs::write_atomic(&paths.python_shim().join("sitecustomize.py"), SITECUSTOMIZE.as_bytes())?;
-    crate::install_crypto();
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .map_err(|e| Error::world(format!("cannot build an HTTP client: {e}")))?;
     let base_url = plan.base_url();
     let auth = AuthFile::load(&paths)?;
-    let gateway_auth = binding_authorizer(&http, auth.gateway.as_ref());
+    let gateway_auth = binding_authorizer(auth.gateway.as_ref());
     let stack = Arc::new(Stack {
         paths: paths.clone(),
         gateway_auth: RwLock::new(gateway_auth),
         plan: RwLock::new(plan.clone()),
-        key,
+        key: Default::default(),
         identities: RwLock::new(ids),
         auth: RwLock::new(auth),
-        http,
         servers: RwLock::new(BTreeMap::new()),
         base_url,
         foreground,
@@ -60,11 +63,26 @@ pub async fn run(
     let ct = CancellationToken::new();
     let app = router(stack.clone(), plan.gateway.clone(), ct.child_token());
     let serve_ct = ct.clone();
+    // axum's plain `serve` leaves Nagle on: a reply written in two segments would wait for
+    // the client's delayed ACK. Every hop here is a small request/response on loopback.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let server = tokio::spawn(async move {
         axum::serve(listener, app).with_graceful_shutdown(async move { serve_ct.cancelled().await }).await
     });
     eprintln!("{} supervisor {} listening on {}", stamp(), std::process::id(), stack.base_url);
+    // The key is made (when new) while the servers start, not before.
+    let keygen = {
+        let stack = stack.clone();
+        tokio::spawn(async move {
+            if let Err(e) = stack.key().await {
+                eprintln!("{} cannot make the signing key: {e}", stamp());
+            }
+        })
+    };
     apply(&stack, plan).await;
+    let _ = keygen.await;
 
     let mut hup = signal(SignalKind::hangup()).map_err(|e| Error::world(format!("signals: {e}")))?;
     let mut term = signal(SignalKind::terminate()).map_err(|e| Error::world(format!("signals: {e}")))?;
@@ -102,7 +120,7 @@ async fn reload_plan(stack: &Arc<Stack>, paths: &LocalPaths) {
             if let Ok(auth) = AuthFile::load(paths)
                 && *stack.auth.read().await != auth
             {
-                *stack.gateway_auth.write().await = binding_authorizer(&stack.http, auth.gateway.as_ref());
+                *stack.gateway_auth.write().await = binding_authorizer(auth.gateway.as_ref());
                 *stack.auth.write().await = auth;
             }
             apply(stack, p).await;
