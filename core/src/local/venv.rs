@@ -11,6 +11,10 @@ use std::process::{Command, Stdio};
 
 const MARKER: &str = ".mcpkit-requirements-sha256";
 
+/// Part of the marker's hash: a venv installed by an older recipe is rebuilt once. Recipe 2
+/// compiles bytecode at install time (below).
+const RECIPE: &[u8] = b"mcpkit venv recipe 2\n";
+
 /// What `ensure` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,7 +30,7 @@ pub fn python(venv: &Path) -> PathBuf {
 
 fn requirements_hash(requirements: &Path) -> Result<String> {
     let bytes = std::fs::read(requirements).map_err(|e| Error::io("read", requirements, e))?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+    Ok(hex::encode(Sha256::new().chain_update(RECIPE).chain_update(&bytes).finalize()))
 }
 
 /// True when the venv exists and was built from these requirements.
@@ -88,9 +92,12 @@ pub fn ensure(venv: &Path, requirements: &Path, log: &Path) -> Result<VenvAction
                 .env("UV_PYTHON_DOWNLOADS", "never"),
             "uv venv",
         )?;
+        // Bytecode is compiled now, as pip does by default: uv leaves it to the first import,
+        // which writes nothing where PYTHONDONTWRITEBYTECODE is set (as in many containers),
+        // and then every start of the server compiles `mcp` again (about a second).
         run(
             Command::new(&uv)
-                .args(["pip", "install", "--quiet", "--python"])
+                .args(["pip", "install", "--quiet", "--compile-bytecode", "--python"])
                 .arg(python(venv))
                 .arg("-r")
                 .arg(requirements),
