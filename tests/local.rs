@@ -78,7 +78,8 @@ impl Stack {
         )
         .ok(); // ...a path from outside is stored absolute.
         let ws = sb.path().join("calc");
-        let run = sb.run("calc", &["deploy"]);
+        // As in many containers: Python may not write bytecode, so only the install can.
+        let run = sb.run_env("calc", &["deploy"], &[("PYTHONDONTWRITEBYTECODE", "1")]);
         (Stack { sb, ws }, run)
     }
 
@@ -532,7 +533,7 @@ fn redeploy_is_a_no_op_and_a_change_restarts_only_its_server() {
 }
 
 #[test]
-fn destroy_leaves_no_process_no_port_and_no_state() {
+fn destroy_leaves_no_process_no_port_and_no_state_and_no_old_token_works_again() {
     let (stack, deploy) = Stack::deploy();
     deploy.ok();
     let status = stack.status();
@@ -555,6 +556,8 @@ fn destroy_leaves_no_process_no_port_and_no_state() {
             0o600
         );
     }
+    let old_token = stack.token();
+    let key = std::fs::read(stack.local().join("signing-key.pem")).unwrap();
     stack.run(&["destroy", "-y"]).ok();
     for pid in &pids {
         let alive = std::path::Path::new(&format!("/proc/{pid}")).exists()
@@ -564,11 +567,27 @@ fn destroy_leaves_no_process_no_port_and_no_state() {
     for p in std::iter::once(port).chain(ports) {
         assert!(std::net::TcpStream::connect(("127.0.0.1", p)).is_err(), "port {p} still open");
     }
-    assert!(!stack.local().exists());
+    // Only the workspace's signing key is left of the local state.
+    let left: Vec<_> = std::fs::read_dir(stack.local()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, ["signing-key.pem"]);
     assert!(!creds.exists());
     assert!(stack.ws.join(".mcpkit/venvs/calc").exists(), "venvs are a cache and survive destroy");
+    // Their bytecode was compiled when they were installed (the deploy ran with
+    // PYTHONDONTWRITEBYTECODE set, so no import wrote it): a server starts without compiling.
+    let lib = stack.ws.join(".mcpkit/venvs/calc/lib");
+    let site = std::fs::read_dir(&lib).unwrap().next().unwrap().unwrap().path().join("site-packages");
+    let compiled = std::fs::read_dir(site.join("mcp/__pycache__")).map(|d| d.count()).unwrap_or(0);
+    assert!(compiled > 0, "no bytecode under {}", site.join("mcp").display());
     stack.run(&["token"]).input_error().stderr_has("not running");
     stack.run(&["destroy", "-y"]).ok(); // idempotent
+
+    // The next deploy reuses the key, and a token of the destroyed deployment, though signed
+    // by that same key, is refused: new realms, so a new issuer and a new client.
+    stack.run(&["deploy"]).ok();
+    assert_eq!(std::fs::read(stack.local().join("signing-key.pem")).unwrap(), key);
+    let url = stack.gateway_url();
+    assert_eq!(reqwest::blocking_post_status(&url, &format!("Bearer {old_token}")), 401);
+    assert_eq!(reqwest::blocking_post_status(&url, &format!("Bearer {}", stack.token())), 200);
 }
 
 #[test]

@@ -726,10 +726,25 @@ pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
             }
         }
     }
+    // Everything of the deployment goes. The workspace's signing key stays, like the
+    // virtualenvs: making an RSA key costs up to a second of CPU on every deploy after a
+    // destroy, and keeping it lets no old token back in (the next deploy's realms have new
+    // ids, so new issuers, and new clients).
     let mut removed = Vec::new();
-    if paths.dir().exists() {
-        std::fs::remove_dir_all(paths.dir()).map_err(|e| Error::io("remove", &paths.dir(), e))?;
-        removed.push(paths.dir());
+    if let Ok(entries) = std::fs::read_dir(paths.dir()) {
+        for e in entries.flatten() {
+            let path = e.path();
+            if path == paths.signing_key() {
+                continue;
+            }
+            let r = if e.file_type().is_ok_and(|t| t.is_dir()) {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            r.map_err(|err| Error::io("remove", &path, err))?;
+            removed.push(path);
+        }
     }
     if let Ok(entries) = std::fs::read_dir(paths.credentials_dir()) {
         for e in entries.flatten() {
