@@ -92,23 +92,6 @@ pub struct Stack {
     pub foreground: bool,
 }
 
-impl Stack {
-    /// The issuer's signing key, read or generated on a blocking thread the first time it is
-    /// needed. A deploy after a destroy needs a new RSA key, and making one takes a noticeable
-    /// fraction of a second of CPU: the supervisor starts it alongside the servers' Python
-    /// start-up instead of before it.
-    pub async fn key(&self) -> crate::Result<&SigningKey> {
-        self.key
-            .get_or_try_init(|| async {
-                let path = self.paths.signing_key();
-                tokio::task::spawn_blocking(move || super::identity::signing_key(&path).map(|(k, _)| k))
-                    .await
-                    .map_err(|e| crate::Error::world(format!("the key generator failed: {e}")))?
-            })
-            .await
-    }
-}
-
 /// A JWT authorizer for a binding; a binding the local target cannot check gets an
 /// authorizer that refuses everything (deploy refuses such bindings before this point).
 pub fn binding_authorizer(b: Option<&super::Binding>) -> Arc<JwtAuthorizer> {
@@ -122,6 +105,21 @@ pub fn binding_authorizer(b: Option<&super::Binding>) -> Arc<JwtAuthorizer> {
 }
 
 impl Stack {
+    /// The issuer's signing key, read or generated on a blocking thread the first time it is
+    /// needed. A workspace's first deploy needs a new RSA key, and making one takes up to a
+    /// second of CPU: the supervisor starts it alongside the servers' Python start-up instead
+    /// of before it.
+    pub async fn key(&self) -> crate::Result<&SigningKey> {
+        self.key
+            .get_or_try_init(|| async {
+                let path = self.paths.signing_key();
+                tokio::task::spawn_blocking(move || super::identity::signing_key(&path).map(|(k, _)| k))
+                    .await
+                    .map_err(|e| crate::Error::world(format!("the key generator failed: {e}")))?
+            })
+            .await
+    }
+
     /// A new slot for a server, not started yet.
     pub async fn slot(&self, sp: &ServerPlan) -> ServerSlot {
         let auth = self.auth.read().await;
