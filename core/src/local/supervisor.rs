@@ -24,7 +24,6 @@ use tokio_util::sync::CancellationToken;
 /// Loaded by every server process (see the file's own comment).
 const SITECUSTOMIZE: &str = include_str!("python/sitecustomize.py");
 
-/// Runs the supervisor until it is told to stop.
 /// Runs the detached supervisor (`mcpkit __supervise`) until it is told to stop.
 ///
 /// One thread: the gateway's work per call is small and sequential (a JWT check, an upstream
@@ -34,6 +33,7 @@ pub fn run_detached(paths: LocalPaths) -> Result<()> {
     super::runtime()?.block_on(run(paths, false, None))
 }
 
+/// Runs the supervisor until it is told to stop.
 pub async fn run(
     paths: LocalPaths,
     foreground: bool,
