@@ -457,9 +457,7 @@ fn what_was_deleted_outside_is_recreated_and_a_stranger_of_the_same_name_is_a_co
     // A second workspace of another project wants a runtime called `shop`: not its own.
     let other = Sandbox::new();
     other.run(".", &["new", "shop", "-t", "calculator"]).ok();
-    let toml = other.path().join("shop/mcpkit.toml");
-    let text = std::fs::read_to_string(&toml).unwrap().replacen("name = \"shop\"", "name = \"elsewhere\"", 1);
-    std::fs::write(&toml, text).unwrap();
+    support::replace_once(&other.path().join("shop/mcpkit.toml"), "name = \"shop\"", "name = \"elsewhere\"");
     let run = mcpkit(&other, &moto, &["deploy", "--target", "aws"]);
     run.input_error();
     run.stderr_has("already exists in this AWS account").stderr_has("project `elsewhere`");
@@ -470,12 +468,11 @@ fn a_container_build_without_an_engine_fails_before_anything_is_made() {
     let moto = Moto::start();
     let sb = Sandbox::new();
     workspace(&sb, false);
-    let toml = sb.path().join("shop/mcpkit.toml");
-    let text = std::fs::read_to_string(&toml).unwrap().replace(
+    support::replace_once(
+        &sb.path().join("shop/mcpkit.toml"),
         "entrypoint = \"servers/shop/server.py\"",
         "entrypoint = \"servers/shop/server.py\"\nbuild = \"container\"",
     );
-    std::fs::write(&toml, text).unwrap();
     // A PATH whose docker (if any) has no engine: only the test tools.
     let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
     if support::container_engine_running() {
@@ -492,9 +489,7 @@ fn bad_aws_input_is_refused_with_exit_2() {
     let sb = Sandbox::new();
     workspace(&sb, false);
     // An auth provider that cannot run on AWS.
-    let toml = sb.path().join("shop/mcpkit.toml");
-    let text = std::fs::read_to_string(&toml).unwrap().replace("# auth = \"local\"", "auth = \"local\"");
-    std::fs::write(&toml, text).unwrap();
+    support::replace_once(&sb.path().join("shop/mcpkit.toml"), "# auth = \"local\"", "auth = \"local\"");
     mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).input_error().stderr_has("mcpkit.toml");
     assert!(moto.mutating_calls().is_empty());
     // Nothing deployed: token and status say so.
@@ -542,12 +537,12 @@ fn iam_legs_deploy_without_pools_and_the_gateway_role_may_invoke_exactly_its_run
     let sb = Sandbox::new();
     workspace(&sb, true);
     let toml = sb.path().join("shop/mcpkit.toml");
-    let text =
-        std::fs::read_to_string(&toml).unwrap().replace("# auth = \"local\"", "auth = \"iam\"").replace(
-            "entrypoint = \"servers/shop/server.py\"",
-            "entrypoint = \"servers/shop/server.py\"\nauth = \"iam\"",
-        );
-    std::fs::write(&toml, text).unwrap();
+    support::replace_once(&toml, "# auth = \"local\"", "auth = \"iam\"");
+    support::replace_once(
+        &toml,
+        "entrypoint = \"servers/shop/server.py\"",
+        "entrypoint = \"servers/shop/server.py\"\nauth = \"iam\"",
+    );
     let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
     run.ok();
     assert!(run.stdout.contains("AWS IAM"), "{}", run.stdout);

@@ -482,9 +482,7 @@ fn redeploy_is_a_no_op_and_a_change_restarts_only_its_server() {
     assert_eq!(report["actions"], json!([]));
     assert_eq!((stack.pid("calc"), stack.pid("greeter"), stack.pid("outside")), before);
     // Change the greeter's code only.
-    let path = stack.ws.join("servers/greeter/server.py");
-    let code = std::fs::read_to_string(&path).unwrap().replace("Hello, {name}!", "Hi, {name}!");
-    std::fs::write(&path, code).unwrap();
+    support::replace_once(&stack.ws.join("servers/greeter/server.py"), "Hello, {name}!", "Hi, {name}!");
     let changed = stack.run(&["deploy", "--json"]);
     changed.ok();
     let report: Value = serde_json::from_str(&changed.stdout).unwrap();
@@ -629,9 +627,8 @@ fn no_secret_reaches_stdout_stderr_or_logs() {
 fn auth_providers_the_local_target_cannot_use_are_refused_at_validate_time() {
     let sb = Sandbox::new();
     sb.run(".", &["new", "p", "-t", "helloworld"]).ok();
-    let path = sb.path().join("p/mcpkit.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace("# auth = \"local\"", "auth = \"cognito\"");
-    std::fs::write(&path, &text).unwrap();
+    let text =
+        support::replace_once(&sb.path().join("p/mcpkit.toml"), "# auth = \"local\"", "auth = \"cognito\"");
     let line = text.lines().position(|l| l == "auth = \"cognito\"").unwrap() + 1;
     sb.run("p", &["deploy"])
         .input_error()
@@ -670,8 +667,7 @@ fn dev_runs_in_the_foreground_reloads_on_change_and_stops_on_ctrl_c() {
     assert!(r.stdout.contains("3.0"), "{}", r.stdout);
     let first = stack.pid("calc");
     let path = stack.sb.path().join("calc/servers/calc/server.py");
-    let code = std::fs::read_to_string(&path).unwrap().replace("return a + b", "return a + b + 100");
-    std::fs::write(&path, code).unwrap();
+    support::replace_once(&path, "return a + b", "return a + b + 100");
     stack.wait_until("restart after the edit", Duration::from_secs(60), |st| {
         ready(st) && st["servers"][0]["pid"].as_u64() != Some(first as u64)
     });

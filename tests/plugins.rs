@@ -129,8 +129,7 @@ fn providers_are_checked_for_the_target_at_validate_time() {
     let sb = Sandbox::new();
     sb.run(".", &["new", "p", "-t", "helloworld"]).ok();
     let path = sb.path().join("p/mcpkit.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace("# auth = \"local\"", "auth = \"iam\"");
-    std::fs::write(&path, &text).unwrap();
+    let text = support::replace_once(&path, "# auth = \"local\"", "auth = \"iam\"");
     sb.run("p", &["validate"])
         .input_error()
         .stderr_has("`gateway.auth`: auth provider `iam` is not supported on the local target");

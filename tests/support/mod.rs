@@ -134,6 +134,17 @@ pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
     false
 }
 
+/// Replaces the first `from` in a file with `to` and returns the new text. Fails the test when
+/// `from` is not there: an edit that silently changed nothing would test the wrong thing.
+#[track_caller]
+pub fn replace_once(path: &Path, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains(from), "{} has no {from:?}", path.display());
+    let text = text.replacen(from, to, 1);
+    std::fs::write(path, &text).unwrap();
+    text
+}
+
 /// A child process that is killed and reaped when dropped, whatever the test did.
 pub struct ChildGuard(pub Child);
 
