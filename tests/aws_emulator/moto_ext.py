@@ -53,6 +53,7 @@ from urllib.parse import parse_qs
 from werkzeug.serving import run_simple
 from werkzeug.wrappers import Request, Response
 
+import agentcore_rules as rules
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -219,7 +220,7 @@ class RestRouter:
 
 _ROUTER = None  # built in make_app (loading the models takes a moment)
 _CRED_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet")
+_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Simulate")
 # Operations whose JSON body the extension reads (role propagation check or its own ops).
 _ROLE_CHECKED_OPS = {"CreateAgentRuntime", "UpdateAgentRuntime", "CreateGateway", "UpdateGateway"}
 
@@ -235,6 +236,8 @@ class AwsCall:
     mutating: bool
     params: dict  # URI labels of restJson operations
     body: bytes | None  # read only when the extension needs it
+    access_key: str = ""
+    query: str = ""
 
     def json_body(self):
         try:
@@ -242,6 +245,14 @@ class AwsCall:
         except ValueError:
             return None
         return body if isinstance(body, dict) else None
+
+    def form(self):
+        """The parameters of an awsQuery (IAM) or awsJson (Cognito, ECR) request."""
+        if self.service in _QUERY_SERVICES:
+            q = parse_qs(self.query)
+            q.update(parse_qs((self.body or b"").decode("utf-8", "replace")))
+            return {k: v[0] for k, v in q.items()}
+        return self.json_body() or {}
 
     def log_entry(self, status, fault=None):
         return {"service": self.service, "region": self.region, "method": self.method,
@@ -290,6 +301,7 @@ def classify(environ):
     op, params, body = None, {}, None
     if environ.get("HTTP_X_AMZ_TARGET"):  # awsJson: Cognito, ECR, ...
         op = environ["HTTP_X_AMZ_TARGET"].rsplit(".", 1)[-1]
+        body = _read_body(environ)
     elif service in _QUERY_SERVICES:  # awsQuery: Action in the query string or the form
         query = parse_qs(environ.get("QUERY_STRING", ""))
         if method == "POST":
@@ -299,15 +311,14 @@ def classify(environ):
     elif service == "bedrock-agentcore" and _ROUTER is not None:
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or path
         op, params = _ROUTER.match(method, raw.split("?")[0])
-        if op in _ROLE_CHECKED_OPS or op in EXT_OPS:
-            body = _read_body(environ)
+        body = _read_body(environ)
     if op is not None:
         mutating = not op.startswith(_READ_PREFIXES)
     else:
         op = f"{method} {path}"
         mutating = method not in ("GET", "HEAD")
     return AwsCall(service, region, _account(environ, access_key), method, path, op, mutating,
-                   params, body)
+                   params, body, access_key, environ.get("QUERY_STRING", ""))
 
 
 # ---------------------------------------------------------------------------------------
@@ -345,6 +356,11 @@ class Faults:
         "role_propagation_s": 0,
         "halt_after_mutating": None,
         "duplicate_provider_error": "ConflictException",
+        "caller_policy": {},
+        "policy_propagation_s": 0,
+        "endpoint_lag_s": 0,
+        "simulator": True,
+        "gateway_checks": True,
     }
     READ_ONLY = ("injected", "mutating_seen", "halted")
 
@@ -372,6 +388,8 @@ class Faults:
         k = changes.get("halt_after_mutating")
         if k is not None and (not isinstance(k, int) or k < 1):
             return "halt_after_mutating must be a positive integer or null"
+        if not isinstance(changes.get("caller_policy", {}), dict):
+            return "caller_policy maps access key ids to policy documents"
         if changes.get("duplicate_provider_error", "ConflictException") not in (
                 "ConflictException", "ValidationException"):
             return "duplicate_provider_error must be ConflictException or ValidationException"
@@ -597,7 +615,9 @@ def create_oauth2_credential_provider(call):
     if body.get("tags"):
         _agentcore_tagger(call).tag_resource(
             p["credentialProviderArn"], [{"Key": k, "Value": v} for k, v in body["tags"].items()])
-    return _json(201, _provider_view(p))
+    # The service answers while the provider (and its secret) is still being made; Get
+    # reports READY from then on.
+    return _json(201, {**_provider_view(p), "status": "CREATING"})
 
 
 def _existing_provider(call):
@@ -797,29 +817,21 @@ def _find_client(client_id, host):
     return None, None
 
 
-def _token_endpoint(req):
-    def oauth_err(err, status=400):
-        return _json(status, {"error": err})
-
-    form = req.form
-    if form.get("grant_type") != "client_credentials":
-        return oauth_err("unsupported_grant_type")
-    cid, secret = form.get("client_id"), form.get("client_secret")
-    auth = req.headers.get("Authorization", "")
-    if auth.startswith("Basic "):
-        cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-    pool, client = _find_client(cid, req.host)
+def _mint(cid, secret, requested, host=None):
+    """A client-credentials token as Cognito's token endpoint issues it:
+    (token, claims, None), or (None, None, OAuth error code)."""
+    pool, client = _find_client(cid, host)
     if client is None or not client.generate_secret or client.secret != secret:
-        return oauth_err("invalid_client")
+        return None, None, "invalid_client"
     cfg = client.extended_config
     if "client_credentials" not in cfg.get("AllowedOAuthFlows", []) or not cfg.get(
         "AllowedOAuthFlowsUserPoolClient"
     ):
-        return oauth_err("unauthorized_client")
+        return None, None, "unauthorized_client"
     allowed = cfg.get("AllowedOAuthScopes", [])
-    requested = form.get("scope", "").split() or allowed
+    requested = requested or allowed
     if not requested or any(s not in allowed for s in requested):
-        return oauth_err("invalid_scope")
+        return None, None, "invalid_scope"
     from joserfc import jwt
 
     now = int(time.time())
@@ -835,11 +847,173 @@ def _token_endpoint(req):
         "jti": str(uuid.uuid4()),
         "client_id": client.id,
     }
-    token = jwt.encode({"kid": "dummy", "alg": "RS256"}, claims, pool.json_web_key)
+    return jwt.encode({"kid": "dummy", "alg": "RS256"}, claims, pool.json_web_key), claims, None
+
+
+def _token_endpoint(req):
+    form = req.form
+    if form.get("grant_type") != "client_credentials":
+        return _json(400, {"error": "unsupported_grant_type"})
+    cid, secret = form.get("client_id"), form.get("client_secret")
+    auth = req.headers.get("Authorization", "")
+    if auth.startswith("Basic "):
+        cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
+    token, _claims, error = _mint(cid, secret, form.get("scope", "").split(), req.host)
+    if error:
+        return _json(400, {"error": error})
     return _json(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
 
 
+def _pool_domain(pool_id):
+    """(pool exists, its domain prefix or None)."""
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    for _account, per_region in cognitoidp_backends.items():
+        for _region, backend in per_region.items():
+            if pool_id in backend.user_pools:
+                for prefix, d in backend.user_pool_domains.items():
+                    if d.user_pool_id == pool_id:
+                        return True, prefix
+                return True, None
+    return False, None
+
+
+def _discovery(pool_id, host=None):
+    """What a pool's discovery document says about its token endpoint: Cognito announces
+    `token_endpoint` only once the pool has a domain. None for an unknown pool."""
+    exists, domain = _pool_domain(pool_id)
+    if not exists:
+        return None
+    host = host or f"127.0.0.1:{os.environ.get('MOTO_PORT', '5000')}"
+    return {"token_endpoint": f"http://{host}/{pool_id}/oauth2/token"} if domain else {}
+
+
 _DISCOVERY = re.compile(r"^/([\w-]+_[0-9a-zA-Z]+)/\.well-known/openid-configuration$")
+
+
+# ---------------------------------------------------------------------------------------
+# AWS's rules (agentcore_rules.py): what the caller may do, IAM's quotas, AgentCore assuming
+# roles and acting as the gateway's role
+# ---------------------------------------------------------------------------------------
+
+def _access_denied(call, action, resource):
+    msg = rules.denied_message(f"arn:aws:iam::{call.account}:user/{call.access_key}", action, resource)
+    if call.service == "s3":
+        return _s3_error(403, "AccessDenied", msg)
+    if call.service in _QUERY_SERVICES:
+        return _query_error(403, "AccessDenied", msg)
+    status = 400 if call.service == "cognito-idp" else 403
+    return _aws_json_error(status, "AccessDeniedException", msg)
+
+
+def _source_arn(call, body):
+    """The ARN AgentCore assumes a role for: the runtime or gateway being made or changed."""
+    acct, region, p = call.account, call.region, call.params
+    base = f"arn:aws:bedrock-agentcore:{region}:{acct}"
+    if call.op == "CreateAgentRuntime":
+        return f"{base}:runtime/{body.get('agentRuntimeName')}-0000000000"
+    if call.op == "UpdateAgentRuntime":
+        return f"{base}:runtime/{p.get('agentRuntimeId')}"
+    if call.op == "CreateGateway":
+        return f"{base}:gateway/{str(body.get('name', '')).lower()}-0000000000"
+    return f"{base}:gateway/{p.get('gatewayIdentifier')}"
+
+
+def _rules_before(call):
+    """AWS's refusal of `call`, or None. Expects _LOCK to be held."""
+    policy = FAULTS.settings["caller_policy"].get(call.access_key)
+    form = call.form()
+    if policy is not None:
+        denied = rules.caller_denial(call, form, call.json_body() or {}, policy)
+        if denied:
+            return _access_denied(call, *denied)
+    if call.service == "iam":
+        too_big = rules.check_policy_size(call, form)
+        if too_big:
+            return _query_error(409, *too_big)
+        rules.remember_policy_change(call, form)
+    if call.op in _ROLE_CHECKED_OPS:
+        body = call.json_body() or {}
+        if isinstance(body.get("roleArn"), str):
+            why = rules.check_trust(call.account, call.region, body["roleArn"], _source_arn(call, body))
+            if why:
+                return _validation_error(why, "roleArn")
+    return None
+
+
+_TARGET_OPS = {"CreateGatewayTarget", "UpdateGatewayTarget", "SynchronizeGatewayTargets"}
+
+
+def _rules_after(call, captured):
+    """After a successful call: AgentCore Gateway lists a new, changed or synchronised
+    target's tools as its role, and the target ends FAILED when it cannot. Expects _LOCK."""
+    if call.op not in _TARGET_OPS or not FAULTS.settings["gateway_checks"]:
+        return
+    from moto.bedrockagentcorecontrol.models import bedrockagentcorecontrol_backends
+
+    backend = bedrockagentcorecontrol_backends[call.account][call.region]
+    gateway = backend.gateways.get(call.params.get("gatewayIdentifier", ""))
+    if gateway is None:
+        return
+    try:
+        answer = json.loads(captured.body or b"{}")
+    except ValueError:
+        answer = {}
+    target_id = answer.get("targetId") or call.params.get("targetId") or (
+        ((call.json_body() or {}).get("targetIdList") or [None])[0])
+    target = backend.gateway_targets.get((gateway.gateway_id, target_id))
+    if target is None:
+        return
+    providers = {p["credentialProviderArn"]: p
+                 for p in PROVIDERS.get((call.account, call.region), {}).values()}
+
+    def mint(cid, secret, scopes):
+        _token, claims, error = _mint(cid, secret, scopes)
+        return claims, error
+
+    why = rules.check_target(call.account, call.region, gateway, target, providers,
+                             FAULTS.settings["policy_propagation_s"], _discovery, mint)
+    if why:
+        target.status = "FAILED"
+        target.status_reasons = [why]
+    else:
+        target.status_reasons = []
+
+
+def simulate_principal_policy(call):
+    """IAM's policy simulator over the role's identity policies (inline and attached), with
+    one result per action and resource, as `aws iam simulate-principal-policy` shows them.
+    With the setting `simulator: false` it answers as a service without the action does."""
+    if not FAULTS.settings["simulator"]:
+        return _query_error(400, "InvalidAction",
+                            "The action SimulatePrincipalPolicy is not valid for this web service.")
+    q = parse_qs((call.body or b"").decode("utf-8", "replace"))
+    q.update(parse_qs(call.query))
+    role = rules.role_by_arn(call.account, (q.get("PolicySourceArn") or [""])[0])
+    if role is None:
+        return _query_error(404, "NoSuchEntity", "The principal does not exist")
+    actions = [v[0] for k, v in sorted(q.items()) if k.startswith("ActionNames.member.")]
+    resources = [v[0] for k, v in sorted(q.items()) if k.startswith("ResourceArns.member.")] or ["*"]
+    docs = rules.role_documents(role)
+    members = []
+    decisions = {"Allow": "allowed", "ExplicitDeny": "explicitDeny", "ImplicitDeny": "implicitDeny"}
+    for action in actions:
+        per_resource = [(r, decisions[rules.evaluate(docs, action, r)]) for r in resources]
+        overall = "allowed" if all(d == "allowed" for _r, d in per_resource) else next(
+            d for _r, d in per_resource if d != "allowed")
+        specific = "".join(
+            f"<member><EvalResourceName>{r}</EvalResourceName>"
+            f"<EvalResourceDecision>{d}</EvalResourceDecision></member>" for r, d in per_resource)
+        members.append(
+            f"<member><EvalActionName>{action}</EvalActionName><EvalResourceName>*</EvalResourceName>"
+            f"<EvalDecision>{overall}</EvalDecision><MatchedStatements/><MissingContextValues/>"
+            f"<ResourceSpecificResults>{specific}</ResourceSpecificResults></member>")
+    xml = ('<SimulatePrincipalPolicyResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+           f"<SimulatePrincipalPolicyResult><IsTruncated>false</IsTruncated><EvaluationResults>"
+           f"{''.join(members)}</EvaluationResults></SimulatePrincipalPolicyResult>"
+           f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+           "</SimulatePrincipalPolicyResponse>")
+    return Response(xml, status=200, content_type="text/xml")
 
 
 # ---------------------------------------------------------------------------------------
@@ -851,6 +1025,7 @@ def _reset_extension():
         PROVIDERS.clear()
         CALLS.clear()
         FAULTS.reset()
+        rules.POLICY_HISTORY.clear()
 
 
 class TestExtMiddleware:
@@ -903,8 +1078,7 @@ class TestExtMiddleware:
             if captured.status != 200:
                 return Response(captured.body, status=captured.status_line)
             doc = json.loads(captured.body)
-            host = environ.get("HTTP_HOST", "127.0.0.1")
-            doc["token_endpoint"] = f"http://{host}/{m.group(1)}/oauth2/token"
+            doc.update(_discovery(m.group(1), environ.get("HTTP_HOST")) or {})
             return _json(200, doc)
         if path.endswith("/oauth2/token") and method == "POST":
             return _token_endpoint(Request(environ))
@@ -934,18 +1108,27 @@ class TestExtMiddleware:
                 captured = _call(response, environ)
                 CALLS.append(call.log_entry(captured.status, fault))
                 return captured
+            response = _rules_before(call)
+            if response is not None:  # what AWS refuses: not a fault, nothing happens
+                captured = _call(response, environ)
+                CALLS.append(call.log_entry(captured.status, "refused"))
+                return captured
             admission = FAULTS.admit(call)
             release = FAULTS.release_event
         if isinstance(admission, threading.Event):  # another request halted meanwhile
             return self._blocked(call, environ, admission)
 
         handler = EXT_OPS.get(call.op) if call.service == "bedrock-agentcore" else None
+        if call.service == "iam" and call.op == "SimulatePrincipalPolicy":
+            handler = simulate_principal_policy
         if handler is not None:
             with _LOCK:
                 captured = _call(handler(call), environ)
         else:
             captured = _call(self.app, environ)
         with _LOCK:
+            if 200 <= captured.status < 300:
+                _rules_after(call, captured)
             CALLS.append(call.log_entry(captured.status))
             if admission == "halting" and not release.is_set():
                 FAULTS.halt = "halted"
@@ -983,6 +1166,98 @@ def patch_agentcore_update_transitions():
         cls.__init__ = __init__
 
 
+def _random_id(n=10):
+    import string
+
+    return "".join(random.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+
+def patch_agentcore_names():
+    """Ids and ARNs as AgentCore makes them, which IAM policies match by name: a runtime's id is
+    `{name}-{10 characters}` and its ARN `...:runtime/{id}` (moto: a random hex id and an
+    `agent/{uuid}:{version}` ARN); a gateway's id is `{lowercased name}-{10 characters}`, and
+    so is its workload identity's name (moto: random hex)."""
+    from moto.bedrockagentcorecontrol import models as m
+
+    def arn(obj, resource):
+        return f"arn:aws:bedrock-agentcore:{obj.region_name}:{obj.account_id}:{resource}"
+
+    runtime_init, runtime_update = m.AgentRuntime.__init__, m.AgentRuntime.update
+
+    def runtime_init_patched(self, *a, **kw):
+        runtime_init(self, *a, **kw)
+        self.agent_runtime_id = f"{self.agent_runtime_name}-{_random_id()}"
+        self.agent_runtime_arn = arn(self, f"runtime/{self.agent_runtime_id}")
+        self.workload_identity_details = {"workloadIdentityArn": arn(
+            self, f"workload-identity-directory/default/workload-identity/{self.agent_runtime_id}")}
+        self.versions = []
+        self._snapshot_version()
+
+    def runtime_update_patched(self, *a, **kw):
+        real = self.agent_runtime_arn
+        self.agent_runtime_arn = f"agent/{uuid.uuid4()}:{self.agent_runtime_version}"  # moto parses it
+        runtime_update(self, *a, **kw)
+        self.agent_runtime_arn = real
+        for v in self.versions:
+            v["agentRuntimeArn"] = real
+
+    m.AgentRuntime.__init__ = runtime_init_patched
+    m.AgentRuntime.update = runtime_update_patched
+
+    gateway_init = m.Gateway.__init__
+
+    def gateway_init_patched(self, *a, **kw):
+        gateway_init(self, *a, **kw)
+        self.gateway_id = f"{self.name.lower()}-{_random_id().lower()}"
+        self.gateway_arn = arn(self, f"gateway/{self.gateway_id}")
+        self.gateway_url = (f"https://{self.gateway_id}.gateway.bedrock-agentcore."
+                            f"{self.region_name}.amazonaws.com")
+        self.workload_identity_details = {"workloadIdentityArn": arn(
+            self, f"workload-identity-directory/default/workload-identity/{self.gateway_id}")}
+
+    m.Gateway.__init__ = gateway_init_patched
+
+
+def patch_default_endpoints():
+    """AgentCore makes a runtime's DEFAULT endpoint with the runtime and moves it to each new
+    version; for a while after the runtime is READY the endpoint is still CREATING or UPDATING
+    (the `endpoint_lag_s` setting says how long). moto makes no endpoint by itself."""
+    from moto.bedrockagentcorecontrol import models as m
+    from moto.moto_api._internal.managed_state_model import ManagedState
+
+    def lagging_status(self):
+        if time.time() < getattr(self, "ready_at", 0):
+            return self._status
+        return ManagedState.status.fget(self)
+
+    m.AgentRuntimeEndpoint.status = property(lagging_status, ManagedState.status.fset)
+
+    def lag():
+        return time.time() + float(FAULTS.settings.get("endpoint_lag_s") or 0)
+
+    create, update = m.BedrockAgentCoreControlBackend.create_agent_runtime, m.BedrockAgentCoreControlBackend.update_agent_runtime
+
+    def create_patched(self, *a, **kw):
+        runtime = create(self, *a, **kw)
+        ep = self.create_agent_runtime_endpoint(runtime.agent_runtime_id, "DEFAULT", None, None, None)
+        ep.agent_runtime_arn = runtime.agent_runtime_arn
+        ep.agent_runtime_endpoint_arn = f"{runtime.agent_runtime_arn}/runtime-endpoint/DEFAULT"
+        ep.ready_at = lag()
+        return runtime
+
+    def update_patched(self, agent_runtime_id, *a, **kw):
+        runtime = update(self, agent_runtime_id, *a, **kw)
+        ep = self.agent_runtime_endpoints.get((agent_runtime_id, "DEFAULT"))
+        if ep is not None:
+            ep.target_version = ep.live_version = runtime.agent_runtime_version
+            ep.status = "UPDATING"
+            ep.ready_at = lag()
+        return runtime
+
+    m.BedrockAgentCoreControlBackend.create_agent_runtime = create_patched
+    m.BedrockAgentCoreControlBackend.update_agent_runtime = update_patched
+
+
 def patch_gateway_target_sync():
     """Gateway targets remember SynchronizeGatewayTargets: `lastSynchronizedAt` in their
     Get/Update/Sync responses, and a count for the inventory."""
@@ -996,6 +1271,8 @@ def patch_gateway_target_sync():
         result = to_dict(self)
         if self.last_synchronized_at is not None:
             result["lastSynchronizedAt"] = self.last_synchronized_at
+        if getattr(self, "status_reasons", None):
+            result["statusReasons"] = self.status_reasons
         return result
 
     GatewayTarget.to_dict = patched_to_dict
@@ -1038,6 +1315,8 @@ def make_app():
     patch_agentcore_update_transitions()
     patch_cognito_resource_servers()
     patch_gateway_target_sync()
+    patch_agentcore_names()
+    patch_default_endpoints()
     _ROUTER = RestRouter("bedrock-agentcore-control", "bedrock-agentcore")
     return TestExtMiddleware(DomainDispatcherApplication(create_backend_app))
 
