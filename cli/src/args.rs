@@ -55,6 +55,9 @@ pub enum Command {
     /// Auth-provider plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Amazon Bedrock AgentCore: what a deploy needs from AWS.
+    #[command(subcommand)]
+    Aws(AwsCommand),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -254,6 +257,29 @@ pub struct ConnectArgs {
     pub client: String,
     #[command(flatten)]
     pub common: TargetArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AwsCommand {
+    /// The least-privilege IAM policy the identity that deploys this workspace needs.
+    Policy {
+        /// Also print the policies mcpkit gives the gateway's and each runtime's role.
+        #[arg(long)]
+        roles: bool,
+        /// The account to write ARNs for (default: the caller's, from STS).
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// AWS region (default: `[targets.aws] region`, then AWS_REGION and your profile).
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// AWS profile (default: `[targets.aws] profile`, then AWS_PROFILE).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -329,6 +329,19 @@ fn run(cli: Cli, p: &Printer) -> Result<i32> {
             mcpkit_core::local::supervisor::run_detached(paths)?;
             Ok(0)
         }
+        Command::Aws(args::AwsCommand::Policy { roles, account, region, profile, workspace: w, json }) => {
+            let ws = workspace(&w)?;
+            let settings = mcpkit_core::aws::sdk::Settings { region, profile };
+            let r = mcpkit_core::aws::target::policy(&ws, &settings, account)?;
+            if json {
+                p.json(&r);
+            } else if roles {
+                p.line(serde_json::to_string_pretty(&r).expect("JSON"));
+            } else {
+                p.line(serde_json::to_string_pretty(&r.deployer).expect("JSON"));
+            }
+            Ok(0)
+        }
         Command::Plugin(args::PluginCommand::List { workspace: w, json }) => {
             // Outside a workspace, the built-ins and the user's folder are still listed.
             let ws = match &w.workspace {
@@ -422,7 +435,7 @@ fn target(a: &args::TargetArgs) -> ops::target::Target {
 
 fn deploy_aws(ws: &Workspace, a: &args::DeployArgs, p: &Printer) -> Result<i32> {
     use mcpkit_core::engine::Action;
-    let progress = progress::Progress::new(p.quiet() || a.common.json);
+    let progress = progress::Progress::new(p.quiet() || a.common.json).verbose(p.verbose());
     let opts = mcpkit_core::aws::target::Options {
         settings: aws_settings(&a.common),
         dry_run: a.dry_run,

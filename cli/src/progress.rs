@@ -9,6 +9,7 @@ use std::time::Duration;
 
 pub struct Progress {
     quiet: bool,
+    verbose: bool,
     tty: bool,
     multi: MultiProgress,
     bars: Mutex<HashMap<String, ProgressBar>>,
@@ -18,6 +19,7 @@ impl Progress {
     pub fn new(quiet: bool) -> Self {
         Progress {
             quiet,
+            verbose: false,
             tty: std::io::stderr().is_terminal(),
             multi: MultiProgress::new(),
             bars: Mutex::new(HashMap::new()),
@@ -25,7 +27,25 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// Notes are printed (to stderr) only when verbose.
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
+    }
+}
+
 impl Reporter for Progress {
+    fn note(&self, message: &str) {
+        if self.verbose && !self.quiet {
+            if self.tty {
+                let _ = self.multi.println(format!("note: {message}"));
+            } else {
+                eprintln!("note: {message}");
+            }
+        }
+    }
+
     fn begin(&self, id: &str, message: &str) {
         if self.quiet {
             return;

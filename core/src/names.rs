@@ -139,6 +139,11 @@ pub const DOMAIN_SUFFIX_LEN: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct GatewayNames {
     pub gateway: String,
+    /// The prefix of the gateway's workload identity: AgentCore names it after the
+    /// *lowercased* gateway name (`{name}-{random}`), and IAM matches resources
+    /// case-sensitively, so policies must use this form (AWS CDK, `aws-bedrockagentcore`
+    /// `gateway/outbound-auth/workload-identity.ts`).
+    pub workload_identity: String,
     pub role: String,
     pub pool: String,
     pub resource_server: String,
@@ -163,9 +168,19 @@ pub struct ServerNames {
 
 pub const SCOPE: &str = "invoke";
 
+/// The IAM path of the customer-managed policies mcpkit attaches to a role whose statements
+/// outgrow IAM's inline budget (see `aws::policy`).
+pub const MANAGED_POLICY_PATH: &str = "/mcpkit/";
+
+/// The `n`-th (from 1) managed policy of role `role`.
+pub fn managed_policy(role: &str, n: usize) -> String {
+    format!("{role}-{n}")
+}
+
 pub fn gateway(gateway: &str) -> GatewayNames {
     GatewayNames {
         gateway: gateway.to_string(),
+        workload_identity: gateway.to_lowercase(),
         role: format!("{gateway}-role"),
         pool: format!("{gateway}-pool"),
         resource_server: format!("{gateway}-id"),
@@ -228,11 +243,15 @@ pub fn cognito_discovery_url(base: &str, pool_id: &str) -> String {
     format!("{}/{pool_id}/.well-known/openid-configuration", base.trim_end_matches('/'))
 }
 
-/// The token endpoint of a Cognito domain prefix: the fallback when the discovery document
-/// does not announce one (Cognito's does not).
+/// The token endpoint of a Cognito domain prefix. A pool's discovery document announces its
+/// `token_endpoint` only once the pool has a domain, which is why everything that fetches
+/// tokens through discovery (an OAuth2 credential provider) is made after the domain.
 pub fn cognito_domain_token_endpoint(prefix: &str, region: &str) -> String {
     format!("https://{prefix}.auth.{region}.amazoncognito.com/oauth2/token")
 }
+
+/// The runtime endpoint AgentCore makes with every runtime, and the one gateway targets invoke.
+pub const RUNTIME_ENDPOINT: &str = "DEFAULT";
 
 /// Where a gateway target reaches a runtime: the regional invocation URL with the runtime ARN
 /// fully percent-encoded and the DEFAULT endpoint.
@@ -241,7 +260,9 @@ pub fn runtime_invocation_url(region: &str, runtime_arn: &str) -> String {
     const SET: &percent_encoding::AsciiSet =
         &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
     let arn = percent_encoding::utf8_percent_encode(runtime_arn, SET);
-    format!("https://bedrock-agentcore.{region}.amazonaws.com/runtimes/{arn}/invocations?qualifier=DEFAULT")
+    format!(
+        "https://bedrock-agentcore.{region}.amazonaws.com/runtimes/{arn}/invocations?qualifier={RUNTIME_ENDPOINT}"
+    )
 }
 
 /// Deploy-state key names of the gateway's own identity resources are prefixed with

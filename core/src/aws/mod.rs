@@ -10,7 +10,7 @@ pub mod sigv4;
 pub mod target;
 
 use crate::engine::{Desired, Key};
-use crate::error::Result;
+use crate::error::{Error, Problem, Result};
 use crate::manifest::{BuildKind, Workspace};
 use crate::names;
 use serde_json::json;
@@ -59,9 +59,10 @@ pub struct Context {
 }
 
 /// The Cognito chain protecting `name`: pool, domain, resource server (scope `invoke`), client.
-/// Returns the pool and the client, which dependents read (discovery URL, client id).
-/// `prefix` sets the gateway's chain apart from a server's of the same name.
-fn cognito_chain(out: &mut Vec<Desired>, prefix: &str, name: &str) -> [Key; 2] {
+/// Returns the pool, the client and the domain, which dependents read (discovery URL, client
+/// id) or wait for (a pool's token endpoint exists only once it has a domain). `prefix` sets
+/// the gateway's chain apart from a server's of the same name.
+fn cognito_chain(out: &mut Vec<Desired>, prefix: &str, name: &str) -> [Key; 3] {
     let pool = Key::new(kind::POOL, format!("{prefix}{name}-pool"));
     let rs = Key::new(kind::RESOURCE_SERVER, format!("{prefix}{name}-id"));
     let client = Key::new(kind::CLIENT, format!("{prefix}{name}-client"));
@@ -70,11 +71,8 @@ fn cognito_chain(out: &mut Vec<Desired>, prefix: &str, name: &str) -> [Key; 2] {
         depends_on: vec![],
         config: json!({ "allow_admin_create_user_only": true }),
     });
-    out.push(Desired {
-        key: Key::new(kind::DOMAIN, format!("{prefix}{name}")),
-        depends_on: vec![pool.clone()],
-        config: json!({}),
-    });
+    let domain = Key::new(kind::DOMAIN, format!("{prefix}{name}"));
+    out.push(Desired { key: domain.clone(), depends_on: vec![pool.clone()], config: json!({}) });
     out.push(Desired {
         key: rs.clone(),
         depends_on: vec![pool.clone()],
@@ -85,7 +83,7 @@ fn cognito_chain(out: &mut Vec<Desired>, prefix: &str, name: &str) -> [Key; 2] {
         depends_on: vec![pool.clone(), rs],
         config: json!({ "flows": ["client_credentials"], "scopes": [format!("{name}-id/{}", names::SCOPE)] }),
     });
-    [pool, client]
+    [pool, client, domain]
 }
 
 /// Every resource of the topology, with its dependencies. `code_hashes` gives each server's
@@ -110,19 +108,25 @@ pub fn desired(
         }
     }
     let gateway_role = Key::new(kind::ROLE, &g.role);
-    out.push(Desired {
-        key: gateway_role.clone(),
-        depends_on: vec![],
-        config: json!({
-            "description": format!("mcpkit: AgentCore gateway {}", g.gateway),
-            "trust": policy::trust(&ctx.scope),
-            "policy": policy::gateway(&ctx.scope, &g.gateway, &needs),
-        }),
+    let policies = policy::gateway(&ctx.scope, &g.workload_identity, &needs).map_err(|e| {
+        Error::input(Problem::new(e).file(ws.manifest_path()).hint(
+            "put fewer servers behind one gateway, or ask AWS to raise the role's managed-policy quota",
+        ))
+    })?;
+    let mut role_config = json!({
+        "description": format!("mcpkit: AgentCore gateway {}", g.gateway),
+        "trust": policy::trust(&ctx.scope),
+        "policy": policies.inline,
     });
+    if !policies.managed.is_empty() {
+        role_config["managed"] = json!(policies.managed);
+    }
+    out.push(Desired { key: gateway_role.clone(), depends_on: vec![], config: role_config });
     let inbound = leg(&m.gateway.auth);
     let mut gateway_deps = vec![gateway_role.clone()];
     if inbound == Leg::Cognito {
-        gateway_deps.extend(cognito_chain(&mut out, names::GATEWAY_KEY_PREFIX, &g.gateway));
+        let [pool, client, _domain] = cognito_chain(&mut out, names::GATEWAY_KEY_PREFIX, &g.gateway);
+        gateway_deps.extend([pool, client]);
     }
     let gateway = Key::new(kind::GATEWAY, &g.gateway);
     out.push(Desired {
@@ -188,14 +192,18 @@ pub fn desired(
             }
         }
         let outbound = leg(&s.auth);
-        let mut target_deps = vec![gateway.clone()];
+        // The gateway role's policy must name this target's provider or runtime before
+        // AgentCore lists the target's tools as that role.
+        let mut target_deps = vec![gateway.clone(), gateway_role.clone()];
         if outbound == Leg::Cognito {
-            let [pool, client] = cognito_chain(&mut out, "", name);
+            let [pool, client, domain] = cognito_chain(&mut out, "", name);
             runtime_deps.extend([pool.clone(), client.clone()]);
             let identity = Key::new(kind::CREDENTIAL_PROVIDER, &n.identity);
+            // The provider fetches tokens through the pool's discovery document, which has a
+            // `token_endpoint` only once the pool has its domain.
             out.push(Desired {
                 key: identity.clone(),
-                depends_on: vec![pool, client],
+                depends_on: vec![pool, client, domain],
                 config: json!({ "vendor": "CustomOauth2" }),
             });
             target_deps.push(identity);

@@ -51,7 +51,7 @@ fn retry_partition() -> RetryPartition {
 }
 
 /// Loads the configuration and finds out which account it acts in (one STS call).
-pub async fn connect(settings: &Settings) -> Result<Aws> {
+async fn load(settings: &Settings) -> Result<(SdkConfig, String)> {
     crate::install_crypto();
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client()).retry_config(
         RetryConfig::standard()
@@ -73,6 +73,27 @@ pub async fn connect(settings: &Settings) -> Result<Aws> {
                 .hint("pass --region, set AWS_REGION, or set `region` under [targets.aws] in mcpkit.toml"),
         ));
     };
+    Ok((config, region))
+}
+
+/// The region the settings resolve to, without asking AWS anything.
+pub async fn region(settings: &Settings) -> Result<String> {
+    Ok(load(settings).await?.1)
+}
+
+/// The partition a region belongs to.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+pub async fn connect(settings: &Settings) -> Result<Aws> {
+    let (config, region) = load(settings).await?;
     let sts = aws_sdk_sts::Client::new(&config);
     let me = sts.get_caller_identity().send().await.map_err(|e| {
         Error::world(format!("cannot find out which AWS account to deploy to: {}", message(&e)))
@@ -180,18 +201,34 @@ pub trait SdkResult<T> {
     fn gone_ok(self, what: &str) -> Result<()>;
 }
 
+/// What to do about a call IAM refused.
+pub const ACCESS_DENIED_HINT: &str = "the AWS identity mcpkit runs as lacks this permission: `mcpkit aws policy` prints the policy it needs for this workspace";
+
+/// Error codes AWS services answer when IAM denies the caller.
+const ACCESS_DENIED: &[&str] = &["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"];
+
+/// A failed call as mcpkit reports it: what was being done, AWS's message, and, when IAM
+/// denied it, where to find the permissions the deploying identity needs.
+pub fn failure<E>(what: &str, e: &E) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    let err = Error::world(format!("{what}: {}", message(e)));
+    if e.code().is_some_and(|c| ACCESS_DENIED.contains(&c)) { err.with_hint(ACCESS_DENIED_HINT) } else { err }
+}
+
 impl<T, E> SdkResult<T> for std::result::Result<T, E>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     fn ctx(self, what: &str) -> Result<T> {
-        self.map_err(|e| Error::world(format!("{what}: {}", message(&e))))
+        self.map_err(|e| failure(what, &e))
     }
     fn found(self, what: &str) -> Result<Option<T>> {
         match self {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.code().is_some_and(|c| NOT_FOUND.contains(&c)) => Ok(None),
-            Err(e) => Err(Error::world(format!("{what}: {}", message(&e)))),
+            Err(e) => Err(failure(what, &e)),
         }
     }
     fn gone_ok(self, what: &str) -> Result<()> {

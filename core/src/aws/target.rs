@@ -60,6 +60,8 @@ pub struct DeployReport {
     pub connection: Option<Connection>,
     /// The test user's name, with `--test-user`.
     pub test_user: Option<String>,
+    /// Said in verbose output (for example: the roles' permissions could not be checked).
+    pub notes: Vec<String>,
 }
 
 /// The original toolkit's connection block.
@@ -121,13 +123,7 @@ fn cloud(ws: &Workspace, aws: Aws, waits: Waits) -> Result<(AwsCloud, Vec<engine
         },
     };
     let desired = super::desired(ws, &ctx, &hashes)?;
-    let cloud = AwsCloud {
-        aws,
-        project: m.project.name.clone(),
-        artifacts,
-        build_cache: ws.root().join(".mcpkit").join("build"),
-        waits,
-    };
+    let cloud = AwsCloud::new(ws, aws, artifacts, waits);
     Ok((cloud, desired))
 }
 
@@ -201,6 +197,7 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
             applied: vec![],
             connection: None,
             test_user: None,
+            notes: vec![],
         };
         if opts.dry_run {
             return Ok(report);
@@ -210,7 +207,13 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
             artifact::container_engine()?;
         }
         let progress = Progress::new(opts.reporter);
-        engine::apply(&cloud, &desired, &plan, &store, &mut state, opts.jobs.max(1), &progress).await?;
+        let applied =
+            engine::apply(&cloud, &desired, &plan, &store, &mut state, opts.jobs.max(1), &progress).await;
+        for note in cloud.notes.lock().expect("notes").iter() {
+            opts.reporter.note(note);
+        }
+        applied?;
+        report.notes = cloud.notes.lock().expect("notes").clone();
         report.applied = progress.1.into_inner().expect("progress");
         report.connection = Some(connection(ws, &cloud.aws, &state, true).await?);
         if opts.test_user {
@@ -218,6 +221,48 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
         }
         Ok(report)
     })
+}
+
+/// The IAM policies of a workspace's AWS topology: what the deploying identity needs, and
+/// what mcpkit gives each role it makes (`mcpkit aws policy`).
+#[derive(Debug, Serialize)]
+pub struct PolicyReport {
+    pub account: String,
+    pub region: String,
+    /// For the identity that runs deploy, status, token and destroy.
+    pub deployer: serde_json::Value,
+    /// Each role mcpkit makes: its trust policy, inline policy and managed policies.
+    pub roles: BTreeMap<String, serde_json::Value>,
+}
+
+/// `mcpkit aws policy`: derived from the desired topology itself. The account is `account`,
+/// or the caller's (STS), so the ARNs are exact.
+pub fn policy(ws: &Workspace, given: &Settings, account: Option<String>) -> Result<PolicyReport> {
+    ws.ensure_valid()?;
+    let settings = settings(ws, given);
+    let rt = crate::local::runtime()?;
+    let (partition, region, account) = match account {
+        Some(a) => {
+            let region = rt.block_on(sdk::region(&settings))?;
+            (sdk::partition_of(&region).to_string(), region, a)
+        }
+        None => {
+            let aws = rt.block_on(sdk::connect(&settings))?;
+            (aws.partition.clone(), aws.region.clone(), aws.account.clone())
+        }
+    };
+    let scope = policy::Scope { partition, region: region.clone(), account: account.clone() };
+    let mut hashes = BTreeMap::new();
+    for name in ws.manifest().servers.keys() {
+        hashes.insert(name.clone(), String::new());
+    }
+    let desired = super::desired(ws, &Context { scope: scope.clone() }, &hashes)?;
+    let roles = desired
+        .iter()
+        .filter(|d| d.key.kind == kind::ROLE)
+        .map(|d| (d.key.name.clone(), d.config.clone()))
+        .collect();
+    Ok(PolicyReport { account, region, deployer: policy::deployer(&scope, &desired), roles })
 }
 
 /// The recorded resource `kind:name`.
@@ -442,13 +487,7 @@ pub fn destroy(
         let store = StateStore::open(&path)?;
         let mut state = store.load()?;
         let deleted: Vec<String> = state.records().map(|r| r.key.to_string()).collect();
-        let cloud = AwsCloud {
-            aws,
-            project: ws.manifest().project.name.clone(),
-            artifacts: BTreeMap::new(),
-            build_cache: ws.root().join(".mcpkit").join("build"),
-            waits,
-        };
+        let cloud = AwsCloud::new(ws, aws, BTreeMap::new(), waits);
         engine::destroy(&cloud, &store, &mut state, &Progress::new(reporter)).await?;
         let mut removed = Vec::new();
         for p in [path.clone(), path.with_extension("lock")] {
@@ -485,13 +524,7 @@ pub fn status(ws: &Workspace, given: &Settings) -> Result<StatusReport> {
     crate::local::runtime()?.block_on(async {
         let (aws, state) = deployed(ws, given).await?;
         let region = aws.region.clone();
-        let cloud = AwsCloud {
-            aws,
-            project: ws.manifest().project.name.clone(),
-            artifacts: BTreeMap::new(),
-            build_cache: ws.root().join(".mcpkit").join("build"),
-            waits: Waits::default(),
-        };
+        let cloud = AwsCloud::new(ws, aws, BTreeMap::new(), Waits::default());
         let live = engine::refresh(&cloud, &state).await?;
         let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
         let gateway_url = recorded(&state, kind::GATEWAY, &gateway)

@@ -62,7 +62,12 @@ fn the_original_toolkit_topology_with_its_names() {
     let deps: Vec<String> = target.depends_on.iter().map(|k| k.id()).collect();
     assert_eq!(
         deps,
-        ["agentcore.gateway:shop", "agentcore.credential-provider:calc-identity", "agentcore.runtime:calc"]
+        [
+            "agentcore.gateway:shop",
+            "iam.role:shop-role",
+            "agentcore.credential-provider:calc-identity",
+            "agentcore.runtime:calc"
+        ]
     );
     assert_eq!(target.config["scopes"], json!(["calc-id/invoke"]));
 }
@@ -132,4 +137,67 @@ fn container_servers_get_a_repository_and_an_image() {
     assert!(k.contains(&"ecr.repository:mcpkit/shop/greeter".to_string()), "{k:?}");
     assert!(k.contains(&"ecr.image:greeter".to_string()));
     assert!(!k.contains(&"s3.code:greeter".to_string()));
+}
+
+/// A pool's discovery document announces its token endpoint only once the pool has a domain,
+/// and the credential provider is configured from that document: it comes after the domain.
+#[test]
+fn the_credential_provider_is_made_after_its_pools_domain() {
+    let (_d, ws) = workspace("");
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let provider = d.iter().find(|x| x.key.id() == "agentcore.credential-provider:calc-identity").unwrap();
+    let deps: Vec<String> = provider.depends_on.iter().map(|k| k.id()).collect();
+    assert!(deps.contains(&"cognito.domain:calc".to_string()), "{deps:?}");
+    let order: Vec<String> = crate::engine::topo_order(&d).unwrap().iter().map(|k| k.id()).collect();
+    let at = |k: &str| order.iter().position(|x| x == k).unwrap();
+    assert!(at("cognito.domain:calc") < at("agentcore.credential-provider:calc-identity"));
+}
+
+/// The gateway's workload identity is named after its lowercased name, and IAM matches
+/// resources case-sensitively: a gateway called `Shop` is granted `.../workload-identity/shop-*`.
+#[test]
+fn a_mixed_case_gateway_is_granted_its_lowercased_workload_identity() {
+    let (_d, ws) = workspace("");
+    let text = ws.text().replace("[gateway]\nname = \"shop\"", "[gateway]\nname = \"Shop\"");
+    let ws = Workspace::from_text(ws.root(), text).unwrap();
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let role = d.iter().find(|x| x.key.id() == "iam.role:Shop-role").unwrap();
+    let policy = role.config["policy"].to_string();
+    assert!(policy.contains("workload-identity-directory/default/workload-identity/shop-*"), "{policy}");
+    assert!(!policy.contains("workload-identity/Shop-"), "{policy}");
+}
+
+/// `mcpkit aws policy`: every resource the deployer acts on is this workspace's, and `*` only
+/// for the actions IAM authorizes against `*` alone.
+#[test]
+fn the_deployer_policy_names_this_workspaces_resources() {
+    let (_d, ws) = workspace("");
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let p = policy::deployer(&ctx().scope, &d);
+    let text = p.to_string();
+    for want in [
+        "arn:aws:iam::123456789012:role/shop-role",
+        "arn:aws:iam::123456789012:role/shop-calc-role",
+        "arn:aws:s3:::mcpkit-shop-123456789012-us-east-1/*",
+        "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/calc-*",
+        "arn:aws:bedrock-agentcore:us-east-1:123456789012:gateway/shop-*",
+        "token-vault/default/oauth2credentialprovider/greeter-identity",
+        "iam:PassedToService",
+    ] {
+        assert!(text.contains(want), "{want} missing: {text}");
+    }
+    for s in p["Statement"].as_array().unwrap() {
+        if s["Resource"] == "*" {
+            for a in s["Action"].as_array().unwrap() {
+                let a = a.as_str().unwrap();
+                assert!(
+                    a.contains(":Create")
+                        || a.contains(":List")
+                        || a.ends_with("DescribeUserPoolDomain")
+                        || a.ends_with("GetAuthorizationToken"),
+                    "{a} on *"
+                );
+            }
+        }
+    }
 }

@@ -33,6 +33,8 @@ pub const TOKEN_TTL_SECS: u64 = 3600;
 pub trait Reporter: Sync {
     fn begin(&self, _id: &str, _message: &str) {}
     fn end(&self, _id: &str, _message: &str) {}
+    /// Something worth knowing that changes nothing (verbose output).
+    fn note(&self, _message: &str) {}
 }
 
 /// A reporter that reports nothing.

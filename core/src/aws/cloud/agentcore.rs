@@ -105,6 +105,31 @@ impl AwsCloud {
         .await
     }
 
+    /// Waits for the runtime's DEFAULT endpoint, which the gateway target invokes: after a
+    /// create or update it is CREATING or UPDATING for a while after the runtime is READY, and
+    /// a target made meanwhile lists nothing, or the previous version's tools. AWS's starter
+    /// toolkit waits the same way (`wait_for_agent_endpoint_ready`), and likewise takes a
+    /// missing endpoint for one not made yet.
+    async fn endpoint_wait(&self, runtime_id: &str) -> Result<()> {
+        self.wait_ready(&format!("the DEFAULT endpoint of runtime {runtime_id}"), || async {
+            let out = self
+                .aws
+                .agentcore
+                .get_agent_runtime_endpoint()
+                .agent_runtime_id(runtime_id)
+                .endpoint_name(names::RUNTIME_ENDPOINT)
+                .send()
+                .await;
+            Ok(Some(match out.found("read runtime endpoint")? {
+                Some(o) => {
+                    (o.status().as_str().to_string(), o.failure_reason().unwrap_or_default().to_string())
+                }
+                None => ("CREATING".to_string(), String::new()),
+            }))
+        })
+        .await
+    }
+
     pub(super) async fn runtime_read(&self, key: &Key, recorded: Option<&Record>) -> Result<Option<Live>> {
         let ac = &self.aws.agentcore;
         if let Some(id) = recorded_id(recorded) {
@@ -126,8 +151,17 @@ impl AwsCloud {
         Ok(None)
     }
 
+    /// The container image a runtime runs, if it is one.
+    fn image_of(artifact: &AgentRuntimeArtifact) -> Option<&str> {
+        match artifact {
+            AgentRuntimeArtifact::ContainerConfiguration(c) => Some(c.container_uri()),
+            _ => None,
+        }
+    }
+
     pub(super) async fn runtime_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
         let (artifact, role, authorizer, env) = self.runtime_request(d, inputs)?;
+        self.preflight_runtime(&role, &d.key.name, Self::image_of(&artifact)).await?;
         let req = self
             .aws
             .agentcore
@@ -147,6 +181,7 @@ impl AwsCloud {
             .set_tags(Some(self.tags(&d.key)));
         let out = self.role_retry(&format!("create runtime {}", d.key.name), || req.clone().send()).await?;
         self.runtime_wait(out.agent_runtime_id()).await?;
+        self.endpoint_wait(out.agent_runtime_id()).await?;
         Ok(runtime_live(&self.aws.region, out.agent_runtime_id(), out.agent_runtime_arn()))
     }
 
@@ -157,6 +192,7 @@ impl AwsCloud {
         inputs: &Inputs,
     ) -> Result<Live> {
         let (artifact, role, authorizer, env) = self.runtime_request(d, inputs)?;
+        self.preflight_runtime(&role, &d.key.name, Self::image_of(&artifact)).await?;
         let req = self
             .aws
             .agentcore
@@ -175,6 +211,7 @@ impl AwsCloud {
             .set_description(d.config["description"].as_str().map(String::from));
         let out = self.role_retry(&format!("update runtime {}", d.key.name), || req.clone().send()).await?;
         self.runtime_wait(&current.id).await?;
+        self.endpoint_wait(&current.id).await?;
         // Adopted runtimes get mcpkit's tags.
         if recorded_id(Some(current)).is_some() && current.hash.is_empty() {
             self.aws
@@ -249,6 +286,7 @@ impl AwsCloud {
             .send()
             .await
             .ctx(&format!("create credential provider {}", d.key.name))?;
+        self.provider_wait(&d.key.name).await?;
         Ok(Live { id: d.key.name.clone(), outputs: json!({ "arn": out.credential_provider_arn() }) })
     }
 
@@ -264,7 +302,23 @@ impl AwsCloud {
             .send()
             .await
             .ctx(&format!("update credential provider {}", d.key.name))?;
+        self.provider_wait(&d.key.name).await?;
         Ok(Live { id: d.key.name.clone(), outputs: json!({ "arn": out.credential_provider_arn() }) })
+    }
+
+    /// A credential provider reports a status (CREATING, READY, CREATE_FAILED, ...) in newer
+    /// API versions; one without a status is ready (older answers have none).
+    async fn provider_wait(&self, name: &str) -> Result<()> {
+        self.wait_ready(&format!("credential provider {name}"), || async {
+            let out = self.aws.agentcore.get_oauth2_credential_provider().name(name).send().await;
+            Ok(out.found("read credential provider")?.map(|o| {
+                (
+                    o.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "READY".to_string()),
+                    o.failure_reason().unwrap_or_default().to_string(),
+                )
+            }))
+        })
+        .await
     }
 
     pub(super) async fn provider_delete(&self, r: &Record) -> Result<()> {
@@ -516,19 +570,66 @@ impl AwsCloud {
     pub(super) async fn target_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
         let gateway_id = input_str(inputs, kind::GATEWAY, "id")?;
         let (target, creds, shape) = self.target_settings(d, inputs)?;
+        self.preflight(&gateway_id, d, inputs).await?;
         let out = self
             .aws
             .agentcore
             .create_gateway_target()
             .gateway_identifier(&gateway_id)
             .name(&d.key.name)
-            .target_configuration(target)
-            .credential_provider_configurations(creds)
+            .target_configuration(target.clone())
+            .credential_provider_configurations(creds.clone())
             .send()
             .await
             .ctx(&format!("create gateway target {}", d.key.name))?;
-        self.target_wait(&gateway_id, out.target_id()).await?;
+        self.target_settle(&d.key.name, &gateway_id, out.target_id(), &target, &creds).await?;
         Ok(Self::target_live(&gateway_id, out.target_id(), &shape))
+    }
+
+    /// Waits for a target just created, updated or synchronised to be READY. AgentCore lists
+    /// the server's tools at once, as the gateway's role; IAM is eventually consistent, so a
+    /// policy changed seconds ago (a server was added) may not be in force yet and the target
+    /// ends FAILED for an access denial. Within the propagation window such a target is
+    /// updated again (which makes AgentCore list the tools again), with back-off.
+    async fn target_settle(
+        &self,
+        name: &str,
+        gateway_id: &str,
+        target_id: &str,
+        target: &TargetConfiguration,
+        creds: &CredentialProviderConfiguration,
+    ) -> Result<()> {
+        let start = std::time::Instant::now();
+        let mut delay = std::time::Duration::from_secs(1);
+        loop {
+            let err = match self.target_wait(gateway_id, target_id).await {
+                Ok(()) => return Ok(()),
+                Err(e) => e,
+            };
+            let text = err.to_string();
+            let denied = text.contains("AccessDenied") || text.contains("not authorized");
+            if !denied {
+                return Err(err);
+            }
+            if start.elapsed() + delay > self.waits.role_propagation {
+                return Err(err.with_hint(
+                    "the gateway's IAM role may not do what AgentCore does on its behalf; `mcpkit deploy --target aws` rewrites its policy, and `mcpkit aws policy --roles` shows what it should hold",
+                ));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(std::time::Duration::from_secs(15));
+            self.aws
+                .agentcore
+                .update_gateway_target()
+                .gateway_identifier(gateway_id)
+                .target_id(target_id)
+                .name(name)
+                .target_configuration(target.clone())
+                .credential_provider_configurations(creds.clone())
+                .send()
+                .await
+                .ctx(&format!("update gateway target {name}"))?;
+        }
     }
 
     /// Same endpoint and credentials: the server's code changed, so the gateway re-reads its
@@ -536,6 +637,7 @@ impl AwsCloud {
     pub(super) async fn target_update(&self, d: &Desired, current: &Record, inputs: &Inputs) -> Result<Live> {
         let gateway_id = input_str(inputs, kind::GATEWAY, "id")?;
         let (target, creds, shape) = self.target_settings(d, inputs)?;
+        self.preflight(&gateway_id, d, inputs).await?;
         let ac = &self.aws.agentcore;
         if output(Some(current), "shape").as_deref() == Some(shape.as_str()) {
             ac.synchronize_gateway_targets()
@@ -549,13 +651,13 @@ impl AwsCloud {
                 .gateway_identifier(&gateway_id)
                 .target_id(&current.id)
                 .name(&d.key.name)
-                .target_configuration(target)
-                .credential_provider_configurations(creds)
+                .target_configuration(target.clone())
+                .credential_provider_configurations(creds.clone())
                 .send()
                 .await
                 .ctx(&format!("update gateway target {}", d.key.name))?;
         }
-        self.target_wait(&gateway_id, &current.id).await?;
+        self.target_settle(&d.key.name, &gateway_id, &current.id, &target, &creds).await?;
         Ok(Self::target_live(&gateway_id, &current.id, &shape))
     }
 

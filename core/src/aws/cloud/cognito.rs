@@ -15,6 +15,7 @@ use crate::secret::Secret;
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, DomainStatusType, OAuthFlowType, ResourceServerScopeType,
 };
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -105,11 +106,25 @@ impl AwsCloud {
                 .await
                 .gone_ok("delete Cognito domain")?;
         }
-        c.delete_user_pool()
-            .user_pool_id(&r.id)
-            .send()
-            .await
-            .gone_ok(&format!("delete Cognito user pool {}", r.id))
+        // A pool whose domain was deleted a moment ago can still refuse with
+        // InvalidParameterException ("It has a domain configured that should be deleted
+        // first") while the domain's deletion settles; AWS's starter toolkit waits 5 s there.
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let res = c.delete_user_pool().user_pool_id(&r.id).send().await;
+            match res {
+                Err(e)
+                    if crate::aws::sdk::code(&e) == Some("InvalidParameterException")
+                        && e.message().is_some_and(|m| m.contains("domain"))
+                        && start.elapsed() + delay < Duration::from_secs(60) =>
+                {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                other => return other.gone_ok(&format!("delete Cognito user pool {}", r.id)),
+            }
+        }
     }
 
     fn domain_live(&self, pool_id: &str, prefix: &str) -> Live {

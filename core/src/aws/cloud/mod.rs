@@ -11,13 +11,14 @@
 mod agentcore;
 mod cognito;
 mod iam;
+mod preflight;
 mod storage;
 
 pub use cognito::client_secret;
 
 use super::artifact::Spec;
 use super::kind;
-use super::sdk::{Aws, message};
+use super::sdk::Aws;
 use crate::engine::{Desired, Inputs, Key, Live, Record, Target};
 use crate::error::{Error, Problem, Result};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -51,9 +52,37 @@ pub struct AwsCloud {
     /// Where built artifacts are cached.
     pub build_cache: PathBuf,
     pub waits: Waits,
+    /// Set once IAM's policy simulator could not be asked: the preflight is skipped from then on.
+    pub simulator_off: std::sync::atomic::AtomicBool,
+    /// What the deploy should say in verbose output (said once each).
+    pub notes: std::sync::Mutex<Vec<String>>,
 }
 
 impl AwsCloud {
+    pub fn new(
+        ws: &crate::manifest::Workspace,
+        aws: Aws,
+        artifacts: BTreeMap<String, Spec>,
+        waits: Waits,
+    ) -> Self {
+        AwsCloud {
+            aws,
+            project: ws.manifest().project.name.clone(),
+            artifacts,
+            build_cache: ws.root().join(".mcpkit").join("build"),
+            waits,
+            simulator_off: Default::default(),
+            notes: Default::default(),
+        }
+    }
+
+    fn note(&self, note: String) {
+        let mut notes = self.notes.lock().expect("notes");
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+
     fn tags(&self, key: &Key) -> HashMap<String, String> {
         HashMap::from([(TAG_PROJECT.to_string(), self.project.clone()), (TAG_RESOURCE.to_string(), key.id())])
     }
@@ -149,7 +178,7 @@ impl AwsCloud {
                     let propagating =
                         text.contains("Role validation failed") || text.contains("cannot be assumed");
                     if !propagating || start.elapsed() + delay > self.waits.role_propagation {
-                        return Err(Error::world(format!("{what}: {}", message(&e))));
+                        return Err(super::sdk::failure(what, &e));
                     }
                 }
             }

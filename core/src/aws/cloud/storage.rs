@@ -128,8 +128,8 @@ impl AwsCloud {
         let (Some(key), Some(bucket)) = (recorded_id(recorded), output(recorded, "bucket")) else {
             return Ok(None);
         };
-        let head =
-            self.aws.s3.head_object().bucket(&bucket).key(key).send().await.found("read code artifact")?;
+        let head = self.aws.s3.head_object().bucket(&bucket).key(key).send().await;
+        let head = head_denied(head, &bucket, key)?.found("read code artifact")?;
         Ok(head.map(|_| Live { id: key.to_string(), outputs: json!({ "bucket": bucket, "key": key }) }))
     }
 
@@ -138,16 +138,8 @@ impl AwsCloud {
     pub(super) async fn code_put(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
         let bucket = input_str(inputs, kind::BUCKET, "bucket")?;
         let key = d.config["key"].as_str().unwrap_or_default().to_string();
-        let exists = self
-            .aws
-            .s3
-            .head_object()
-            .bucket(&bucket)
-            .key(&key)
-            .send()
-            .await
-            .found("read code artifact")?
-            .is_some();
+        let head = self.aws.s3.head_object().bucket(&bucket).key(&key).send().await;
+        let exists = head_denied(head, &bucket, &key)?.found("read code artifact")?.is_some();
         if !exists {
             let spec = self
                 .artifacts
@@ -316,4 +308,22 @@ impl AwsCloud {
             .await
             .gone_ok("delete ECR image")
     }
+}
+
+/// A HEAD request carries no error body, so S3's refusal is a bare 403 the SDK cannot name:
+/// say what IAM refused.
+fn head_denied<T, E>(
+    res: std::result::Result<T, aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>>,
+    bucket: &str,
+    key: &str,
+) -> Result<std::result::Result<T, aws_sdk_s3::error::SdkError<E, aws_smithy_runtime_api::http::Response>>> {
+    if let Err(aws_sdk_s3::error::SdkError::ServiceError(e)) = &res
+        && e.raw().status().as_u16() == 403
+    {
+        return Err(crate::Error::world(format!(
+            "read code artifact s3://{bucket}/{key}: 403 Forbidden (not authorized to perform: s3:GetObject on resource: arn:aws:s3:::{bucket}/{key})"
+        ))
+        .with_hint(crate::aws::sdk::ACCESS_DENIED_HINT));
+    }
+    Ok(res)
 }
