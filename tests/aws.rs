@@ -591,3 +591,463 @@ fn iam_legs_deploy_without_pools_and_the_gateway_role_may_invoke_exactly_its_run
     mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]).ok();
     assert_eq!(counts(&moto)["total"], 0, "{}", moto.inventory());
 }
+
+// ---------------------------------------------------------------------------------------
+// Fidelity: the emulator fails where AWS fails (tests/aws_emulator/README.md, "Rules"), and
+// mcpkit's topology passes every rule.
+// ---------------------------------------------------------------------------------------
+
+use aws_sdk_bedrockagentcorecontrol::Client as AgentCore;
+
+/// A target's status once AgentCore is done with it, and its reasons.
+async fn settled(ac: &AgentCore, gid: &str, tid: &str) -> (String, String) {
+    for _ in 0..100 {
+        let t = ac.get_gateway_target().gateway_identifier(gid).target_id(tid).send().await.unwrap();
+        let s = t.status().as_str().to_string();
+        if !["CREATING", "UPDATING", "SYNCHRONIZING"].contains(&s.as_str()) {
+            return (s, t.status_reasons().join("; "));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("target {tid} never settled");
+}
+
+async fn sync(ac: &AgentCore, gid: &str, tid: &str) -> (String, String) {
+    ac.synchronize_gateway_targets().gateway_identifier(gid).target_id_list(tid).send().await.unwrap();
+    settled(ac, gid, tid).await
+}
+
+async fn role_policy(iam: &aws_sdk_iam::Client, role: &str) -> Value {
+    let p = iam.get_role_policy().role_name(role).policy_name("mcpkit").send().await.unwrap();
+    serde_json::from_str(&percent_decode(p.policy_document())).unwrap()
+}
+
+async fn put_role_policy(iam: &aws_sdk_iam::Client, role: &str, doc: &Value) {
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name("mcpkit")
+        .policy_document(doc.to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// `doc` with `edit` applied to the resources of the statement `sid`.
+fn edit_statement(doc: &Value, sid: &str, edit: impl Fn(&mut Vec<Value>)) -> Value {
+    let mut doc = doc.clone();
+    for s in doc["Statement"].as_array_mut().unwrap() {
+        if s["Sid"] == sid {
+            edit(s["Resource"].as_array_mut().unwrap());
+        }
+    }
+    doc
+}
+
+/// A gateway (Cognito) in front of `shop` (AWS IAM outbound) and `greeter` (OAuth outbound).
+fn mixed_workspace(sb: &Sandbox) {
+    workspace(sb, true);
+    support::replace_once(
+        &sb.path().join("shop/mcpkit.toml"),
+        "entrypoint = \"servers/shop/server.py\"",
+        "entrypoint = \"servers/shop/server.py\"\nauth = \"iam\"",
+    );
+}
+
+/// What AgentCore Gateway does as its role when a target is made or synchronised, in the
+/// emulator: mcpkit's policies pass, and each statement an older or hand-written policy
+/// lacks makes the target FAILED with AWS's reason.
+#[test]
+fn the_gateway_role_is_checked_as_agentcore_uses_it_and_mcpkits_policy_passes() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    mixed_workspace(&sb);
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let st = state(&sb);
+    let gid = recorded_id(&st, "agentcore.gateway:shop");
+    let oauth = recorded_id(&st, "agentcore.target:greeter-target");
+    let iam_target = recorded_id(&st, "agentcore.target:shop-target");
+    let sdk = moto.sdk();
+    let ac = AgentCore::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    block_on(async {
+        assert_eq!(settled(&ac, &gid, &oauth).await.0, "READY");
+        assert_eq!(settled(&ac, &gid, &iam_target).await.0, "READY");
+        let good = role_policy(&iam, "shop-role").await;
+
+        // mcpkit's policy before this fix: GetResourceOauth2Token on the vault and the provider.
+        let old = edit_statement(&good, "OAuthTokens", |r| {
+            r.retain(|a| !a.as_str().unwrap().contains("workload-identity"))
+        });
+        put_role_policy(&iam, "shop-role", &old).await;
+        let (status, why) = sync(&ac, &gid, &oauth).await;
+        assert_eq!(status, "FAILED");
+        assert!(
+            why.contains("not authorized to perform: bedrock-agentcore:GetResourceOauth2Token")
+                && why.contains(":workload-identity-directory/default"),
+            "{why}"
+        );
+
+        // The gateway's identity named with the gateway's name as typed: IAM is case-sensitive.
+        let typed = edit_statement(&good, "OAuthTokens", |r| {
+            for a in r.iter_mut() {
+                *a = json!(a.as_str().unwrap().replace("workload-identity/shop-", "workload-identity/Shop-"));
+            }
+        });
+        put_role_policy(&iam, "shop-role", &typed).await;
+        let (status, why) = sync(&ac, &gid, &oauth).await;
+        assert_eq!(status, "FAILED", "{why}");
+        assert!(why.contains("workload-identity/shop-"), "{why}");
+
+        // No secret: the provider's client secret cannot be read.
+        let mut no_secret = good.clone();
+        no_secret["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "OAuthClientSecrets");
+        put_role_policy(&iam, "shop-role", &no_secret).await;
+        let (status, why) = sync(&ac, &gid, &oauth).await;
+        assert_eq!(status, "FAILED");
+        assert!(why.contains("secretsmanager:GetSecretValue"), "{why}");
+
+        // The IAM target: InvokeAgentRuntime on the runtime and on its DEFAULT endpoint (a
+        // grant of the runtime's own ARN alone is not enough).
+        let runtime_arn =
+            st["resources"]["agentcore.runtime:shop"]["outputs"]["arn"].as_str().unwrap().to_string();
+        let no_invoke = edit_statement(&good, "InvokeRuntimes", |r| *r = vec![json!(runtime_arn)]);
+        put_role_policy(&iam, "shop-role", &no_invoke).await;
+        let (status, why) = sync(&ac, &gid, &iam_target).await;
+        assert_eq!(status, "FAILED");
+        assert!(why.contains("InvokeAgentRuntime") && why.contains("/runtime-endpoint/DEFAULT"), "{why}");
+
+        // An explicit Deny wins over mcpkit's Allow.
+        let mut denied = good.clone();
+        denied["Statement"].as_array_mut().unwrap().push(json!({
+            "Effect": "Deny", "Action": "bedrock-agentcore:GetResource*", "Resource": "*"
+        }));
+        put_role_policy(&iam, "shop-role", &denied).await;
+        assert_eq!(sync(&ac, &gid, &oauth).await.0, "FAILED");
+
+        // mcpkit's policy again: both targets list their tools.
+        put_role_policy(&iam, "shop-role", &good).await;
+        assert_eq!(sync(&ac, &gid, &oauth).await, ("READY".to_string(), String::new()));
+        assert_eq!(sync(&ac, &gid, &iam_target).await.0, "READY");
+    });
+}
+
+/// A gateway named with capitals: its workload identity is named after the lowercased name,
+/// and mcpkit's policy says so, so the deploy passes the emulator's check.
+#[test]
+fn a_mixed_case_gateway_name_deploys() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    support::replace_once(
+        &sb.path().join("shop/mcpkit.toml"),
+        "Tools appear as `<server>-target___<tool>`.\nname = \"shop\"",
+        "Tools appear as `<server>-target___<tool>`.\nname = \"Shop\"",
+    );
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let st = state(&sb);
+    let gid = recorded_id(&st, "agentcore.gateway:Shop");
+    assert!(gid.starts_with("shop-"), "AgentCore lowercases the name in ids: {gid}");
+    let ac = AgentCore::new(&moto.sdk());
+    let tid = recorded_id(&st, "agentcore.target:shop-target");
+    assert_eq!(block_on(settled(&ac, &gid, &tid)).0, "READY");
+}
+
+/// A pool's discovery document has a token endpoint only while the pool has a domain; a
+/// credential provider of a pool without one cannot fetch tokens (why mcpkit makes the
+/// provider after the domain).
+#[test]
+fn a_pool_without_a_domain_announces_no_token_endpoint_and_its_target_fails() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let st = state(&sb);
+    let pool = recorded_id(&st, "cognito.pool:shop-pool");
+    let domain = recorded_id(&st, "cognito.domain:shop");
+    let discovery = format!("/{pool}/.well-known/openid-configuration");
+    let doc = |moto: &Moto| -> Value {
+        let url = format!("{}{discovery}", moto.url());
+        std::thread::spawn(move || {
+            block_on(async { ::reqwest::get(url).await.unwrap().json::<Value>().await.unwrap() })
+        })
+        .join()
+        .unwrap()
+    };
+    assert!(doc(&moto)["token_endpoint"].is_string(), "{}", doc(&moto));
+    let sdk = moto.sdk();
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&sdk);
+    let ac = AgentCore::new(&sdk);
+    block_on(async {
+        cognito.delete_user_pool_domain().domain(&domain).user_pool_id(&pool).send().await.unwrap();
+    });
+    assert!(doc(&moto).get("token_endpoint").is_none(), "{}", doc(&moto));
+    let gid = recorded_id(&st, "agentcore.gateway:shop");
+    let tid = recorded_id(&st, "agentcore.target:shop-target");
+    let (status, why) = block_on(sync(&ac, &gid, &tid));
+    assert_eq!(status, "FAILED");
+    assert!(why.contains("no token_endpoint"), "{why}");
+}
+
+/// After a runtime update its DEFAULT endpoint is UPDATING for a while; a target synchronised
+/// meanwhile fails. mcpkit waits for the endpoint before it touches the target.
+#[test]
+fn a_target_is_synchronised_only_once_its_runtimes_endpoint_is_ready() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let st = state(&sb);
+    let rid = recorded_id(&st, "agentcore.runtime:shop");
+    let gid = recorded_id(&st, "agentcore.gateway:shop");
+    let tid = recorded_id(&st, "agentcore.target:shop-target");
+    moto.faults(json!({ "endpoint_lag_s": 3 }));
+    let ac = AgentCore::new(&moto.sdk());
+    block_on(async {
+        // An update straight through the SDK, then a synchronisation without waiting.
+        let rt = ac.get_agent_runtime().agent_runtime_id(&rid).send().await.unwrap();
+        ac.update_agent_runtime()
+            .agent_runtime_id(&rid)
+            .set_agent_runtime_artifact(rt.agent_runtime_artifact().cloned())
+            .role_arn(rt.role_arn())
+            .set_network_configuration(rt.network_configuration().cloned())
+            .set_protocol_configuration(rt.protocol_configuration().cloned())
+            .set_authorizer_configuration(rt.authorizer_configuration().cloned())
+            .send()
+            .await
+            .unwrap();
+        let (status, why) = sync(&ac, &gid, &tid).await;
+        assert_eq!(status, "FAILED");
+        assert!(why.contains("DEFAULT endpoint is UPDATING"), "{why}");
+    });
+
+    // A code change through mcpkit, with the endpoint lagging: it waits, and the target is
+    // READY at the end.
+    let server = sb.path().join("shop/servers/shop/server.py");
+    let code = std::fs::read_to_string(&server).unwrap();
+    std::fs::write(&server, format!("{code}\n# changed\n")).unwrap();
+    moto.faults(json!({ "endpoint_lag_s": 2 }));
+    moto.clear_calls();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let ops: Vec<String> = moto.calls().iter().map(|c| c["op"].as_str().unwrap().to_string()).collect();
+    let polled = ops.iter().rposition(|o| o == "GetAgentRuntimeEndpoint").expect("the endpoint was polled");
+    let touched = ops
+        .iter()
+        .position(|o| o == "SynchronizeGatewayTargets" || o == "UpdateGatewayTarget")
+        .expect("the target was synchronised");
+    assert!(polled < touched, "the target was touched before the endpoint was READY: {ops:?}");
+    assert_eq!(block_on(settled(&ac, &gid, &tid)).0, "READY");
+}
+
+/// AgentCore assumes a runtime's role only when its trust policy lets the service do so for
+/// this account and this runtime.
+#[test]
+fn agentcore_refuses_a_role_it_may_not_assume() {
+    use aws_sdk_bedrockagentcorecontrol::types::{
+        AgentRuntimeArtifact, ContainerConfiguration, NetworkConfiguration, NetworkMode,
+    };
+    let moto = Moto::start();
+    let sdk = moto.sdk();
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    let ac = AgentCore::new(&sdk);
+    let trust = |service: &str, account: &str| {
+        json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": account},
+                          "ArnLike": {"aws:SourceArn": format!("arn:aws:bedrock-agentcore:us-east-1:{account}:*")}}
+        }]})
+        .to_string()
+    };
+    block_on(async {
+        let mut results = vec![];
+        for (role, doc) in [
+            ("lambda-trust", trust("lambda.amazonaws.com", "123456789012")),
+            ("other-account", trust("bedrock-agentcore.amazonaws.com", "999999999999")),
+            ("right", trust("bedrock-agentcore.amazonaws.com", "123456789012")),
+        ] {
+            let arn = iam
+                .create_role()
+                .role_name(role)
+                .assume_role_policy_document(doc)
+                .send()
+                .await
+                .unwrap()
+                .role()
+                .unwrap()
+                .arn()
+                .to_string();
+            let res = ac
+                .create_agent_runtime()
+                .agent_runtime_name(role.replace('-', "_"))
+                .agent_runtime_artifact(AgentRuntimeArtifact::ContainerConfiguration(
+                    ContainerConfiguration::builder()
+                        .container_uri("123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1")
+                        .build()
+                        .unwrap(),
+                ))
+                .role_arn(arn)
+                .network_configuration(
+                    NetworkConfiguration::builder().network_mode(NetworkMode::Public).build().unwrap(),
+                )
+                .send()
+                .await;
+            results.push(res.map(|_| ()).map_err(|e| {
+                aws_sdk_bedrockagentcorecontrol::error::ProvideErrorMetadata::message(&e)
+                    .unwrap_or_default()
+                    .to_string()
+            }));
+        }
+        for r in &results[..2] {
+            assert!(r.as_ref().unwrap_err().contains("Role validation failed"), "{results:?}");
+        }
+        assert!(results[2].is_ok(), "{results:?}");
+    });
+}
+
+/// IAM's quota on a role's inline policies: 10,240 characters, white space not counted.
+#[test]
+fn a_role_policy_over_iams_quota_is_refused() {
+    let moto = Moto::start();
+    let iam = aws_sdk_iam::Client::new(&moto.sdk());
+    let statement = |i: usize| json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::bucket-{i:04}-{}/*", "x".repeat(60))});
+    block_on(async {
+        iam.create_role().role_name("big").assume_role_policy_document("{}").send().await.unwrap();
+        let fits: Vec<Value> = (0..60).map(statement).collect();
+        let over: Vec<Value> = (0..120).map(statement).collect();
+        let doc = |s: &[Value]| json!({"Version": "2012-10-17", "Statement": s}).to_string();
+        assert!(doc(&fits).len() < 10_240 && doc(&over).len() > 10_240);
+        iam.put_role_policy()
+            .role_name("big")
+            .policy_name("a")
+            .policy_document(doc(&fits))
+            .send()
+            .await
+            .unwrap();
+        let err =
+            iam.put_role_policy().role_name("big").policy_name("b").policy_document(doc(&fits)).send().await;
+        let err = err.unwrap_err();
+        assert_eq!(aws_sdk_iam::error::ProvideErrorMetadata::code(&err), Some("LimitExceeded"));
+    });
+}
+
+/// IAM is eventually consistent: a server added to a deployed workspace changes the gateway
+/// role's policy, and AgentCore may list the new target's tools before the change is in
+/// force. The target ends FAILED for an access denial, and mcpkit tries it again.
+#[test]
+fn a_target_denied_while_its_roles_policy_propagates_is_tried_again() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    sb.run("shop", &["add-server", "greeter", "-t", "helloworld"]).ok();
+    moto.faults(json!({ "policy_propagation_s": 5 }));
+    moto.clear_calls();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let st = state(&sb);
+    let tid = recorded_id(&st, "agentcore.target:greeter-target");
+    let retried = moto
+        .calls()
+        .iter()
+        .filter(|c| c["op"] == "UpdateGatewayTarget" && c["path"].as_str().unwrap().contains(&tid))
+        .count();
+    assert!(retried >= 1, "the failed target was not tried again: {:?}", moto.mutating_calls());
+    let ac = AgentCore::new(&moto.sdk());
+    let gid = recorded_id(&st, "agentcore.gateway:shop");
+    assert_eq!(block_on(settled(&ac, &gid, &tid)).0, "READY");
+    assert_topology(&moto, 2);
+}
+
+fn mcpkit_as(sb: &Sandbox, moto: &Moto, key: &str, args: &[&str]) -> Run {
+    let mut env = moto.env();
+    for (k, v) in env.iter_mut() {
+        if k == "AWS_ACCESS_KEY_ID" {
+            *v = key.to_string();
+        }
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    sb.run_env("shop", args, &env)
+}
+
+/// `mcpkit aws policy` is what a CI role needs: an identity holding exactly it deploys,
+/// reads the status, fetches a token and destroys; one missing a statement is told which
+/// action on which resource was denied.
+#[test]
+fn the_printed_deployer_policy_is_enough_and_a_missing_action_is_named() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, true);
+    let printed = mcpkit(&sb, &moto, &["aws", "policy", "--json"]);
+    printed.ok();
+    let report: Value = serde_json::from_str(&printed.stdout).unwrap();
+    let policy = report["deployer"].clone();
+    assert_eq!(report["account"], "123456789012");
+    assert!(report["roles"]["shop-role"]["policy"].is_object());
+    let without = |action: &str| {
+        let mut p = policy.clone();
+        for s in p["Statement"].as_array_mut().unwrap() {
+            s["Action"].as_array_mut().unwrap().retain(|a| a != action);
+        }
+        p
+    };
+    moto.faults(json!({ "caller_policy": {
+        "deployer": policy,
+        "no-gateway": without("bedrock-agentcore:CreateGateway"),
+        "no-pass-role": without("iam:PassRole"),
+        "no-code-read": without("s3:GetObject"),
+    }}));
+
+    for (key, action) in [
+        ("no-gateway", "bedrock-agentcore:CreateGateway"),
+        ("no-pass-role", "iam:PassRole"),
+        ("no-code-read", "s3:GetObject"),
+    ] {
+        let run = mcpkit_as(&sb, &moto, key, &["deploy", "--target", "aws"]);
+        assert_eq!(run.code, 1, "{run:?}");
+        run.stderr_has(&format!("not authorized to perform: {action}")).stderr_has("mcpkit aws policy");
+        mcpkit_as(&sb, &moto, "deployer", &["destroy", "--target", "aws", "-y"]).ok();
+    }
+
+    moto.clear_calls();
+    mcpkit_as(&sb, &moto, "deployer", &["deploy", "--target", "aws"]).ok();
+    assert_topology(&moto, 2);
+    mcpkit_as(&sb, &moto, "deployer", &["status", "--target", "aws"]).ok();
+    mcpkit_as(&sb, &moto, "deployer", &["token", "--target", "aws"]).ok();
+    mcpkit_as(&sb, &moto, "deployer", &["destroy", "--target", "aws", "-y"]).ok();
+    assert_eq!(counts(&moto)["total"], 0, "{}", moto.inventory());
+    let refused: Vec<Value> = moto.calls().into_iter().filter(|c| c["fault"] == "refused").collect();
+    assert!(refused.is_empty(), "the printed policy lacks: {refused:?}");
+}
+
+/// Before AgentCore acts as the gateway's role, mcpkit asks IAM's policy simulator, and a
+/// role that would be refused stops the deploy with the action and resource, before the
+/// target is touched. Without a simulator, verbose output says so and the deploy goes on.
+#[test]
+fn the_preflight_names_what_the_gateway_role_may_not_do_before_the_target_is_touched() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    moto.faults(json!({ "simulator": false }));
+    let run = mcpkit(&sb, &moto, &["-v", "deploy", "--target", "aws"]);
+    run.ok();
+    run.stderr_has("policy simulator could not be asked");
+    moto.faults(json!({ "simulator": true }));
+
+    let iam = aws_sdk_iam::Client::new(&moto.sdk());
+    block_on(async {
+        let good = role_policy(&iam, "shop-role").await;
+        let old = edit_statement(&good, "OAuthTokens", |r| {
+            r.retain(|a| !a.as_str().unwrap().contains("workload-identity"))
+        });
+        put_role_policy(&iam, "shop-role", &old).await;
+    });
+    let server = sb.path().join("shop/servers/shop/server.py");
+    let code = std::fs::read_to_string(&server).unwrap();
+    std::fs::write(&server, format!("{code}\n# changed\n")).unwrap();
+    moto.clear_calls();
+    let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    run.stderr_has("may not perform bedrock-agentcore:GetResourceOauth2Token")
+        .stderr_has(":workload-identity-directory/default");
+    let ops: Vec<String> = moto.mutating_calls();
+    assert!(!ops.iter().any(|o| o.contains("GatewayTarget")), "the target was touched: {ops:?}");
+    assert!(!run.stderr.contains("policy simulator could not be asked"));
+}
