@@ -1051,3 +1051,50 @@ fn the_preflight_names_what_the_gateway_role_may_not_do_before_the_target_is_tou
     assert!(!ops.iter().any(|o| o.contains("GatewayTarget")), "the target was touched: {ops:?}");
     assert!(!run.stderr.contains("policy simulator could not be asked"));
 }
+
+/// Sixty servers behind one gateway (AWS IAM on both legs, so the test stays small): the
+/// gateway role's grants outgrow IAM's inline quota, which the emulator enforces, and spill
+/// into a managed policy; AgentCore finds every runtime's grant there when it checks each
+/// target; destroy removes the managed policy with the role.
+#[test]
+fn sixty_servers_fit_iams_quotas_and_destroy_leaves_nothing() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    let root = sb.path().join("shop");
+    let toml = root.join("mcpkit.toml");
+    support::replace_once(&toml, "# auth = \"local\"", "auth = \"iam\"");
+    std::fs::create_dir_all(root.join("many")).unwrap();
+    std::fs::write(root.join("many/requirements.txt"), "").unwrap();
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    for i in 0..60 {
+        let name = format!("inventory-service-{i:02}");
+        std::fs::write(root.join(format!("many/{name}.py")), "print('hello')\n").unwrap();
+        text.push_str(&format!(
+            "\n[servers.{name}]\nentrypoint = \"many/{name}.py\"\nrequirements = \"many/requirements.txt\"\nauth = \"iam\"\n"
+        ));
+    }
+    std::fs::write(&toml, text).unwrap();
+    support::replace_once(
+        &toml,
+        "entrypoint = \"servers/shop/server.py\"",
+        "entrypoint = \"servers/shop/server.py\"\nauth = \"iam\"",
+    );
+    let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
+    run.ok();
+    let inv = moto.inventory();
+    let role = inv["iam"]["roles"].as_array().unwrap().iter().find(|r| r["name"] == "shop-role").unwrap().clone();
+    let attached: Vec<&str> = role["attached_policies"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert_eq!(attached, ["arn:aws:iam::123456789012:policy/mcpkit/shop-role-1"], "{role}");
+    let targets = inv["agentcore"]["gateway_targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 61);
+    assert!(targets.iter().all(|t| t["status"] == "READY"), "{targets:?}");
+
+    // An unchanged re-deploy touches nothing, the managed policy included.
+    moto.clear_calls();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    assert_eq!(moto.mutating_calls(), Vec::<String>::new());
+
+    mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]).ok();
+    assert_eq!(counts(&moto)["total"], 0, "{}", moto.inventory());
+}
