@@ -1,4 +1,4 @@
-"""Creates a Cognito user pool with a machine-to-machine client in the emulator and prints
+"""Creates a Cognito user pool with a domain and a machine-to-machine client in the emulator and prints
 what an OIDC client needs, as JSON. Usage: python cognito_setup.py ENDPOINT_URL NAME"""
 
 import json
@@ -15,6 +15,8 @@ idp = boto3.client(
     aws_secret_access_key="testing",
 )
 pool = idp.create_user_pool(PoolName=f"{name}-pool")["UserPool"]["Id"]
+# A pool serves its OAuth endpoints (and announces `token_endpoint`) only once it has a domain.
+idp.create_user_pool_domain(Domain=f"{name}-{pool.split('_')[1][:8].lower()}", UserPoolId=pool)
 idp.create_resource_server(
     UserPoolId=pool, Identifier=f"{name}-id", Name=f"{name}-id", Scopes=[{"ScopeName": "invoke", "ScopeDescription": "invoke"}]
 )
