@@ -23,6 +23,22 @@ fn mcpkit(sb: &Sandbox, moto: &Moto, args: &[&str]) -> Run {
     sb.run_env("shop", args, &env)
 }
 
+/// A change to one server's code (and so to its artifact's hash).
+fn change_code(sb: &Sandbox, server: &str) {
+    let path = sb.path().join(format!("shop/servers/{server}/server.py"));
+    let code = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{code}\n# changed\n")).unwrap();
+}
+
+/// The emulator and a workspace already deployed to it.
+fn deployed(two: bool) -> (Moto, Sandbox) {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, two);
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    (moto, sb)
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
@@ -305,9 +321,7 @@ fn an_unchanged_redeploy_makes_no_mutating_call_and_a_code_change_touches_only_i
     assert!(plan.stdout.contains("0 to create, 0 to update, 0 to delete, 25 unchanged"), "{}", plan.stdout);
 
     // A change to one server's code: its artifact, its runtime and its target only.
-    let server = sb.path().join("shop/servers/greeter/server.py");
-    let code = std::fs::read_to_string(&server).unwrap();
-    std::fs::write(&server, format!("{code}\n# changed\n")).unwrap();
+    change_code(&sb, "greeter");
     let plan = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--dry-run"]);
     assert!(plan.stdout.contains("0 to create, 3 to update, 0 to delete, 22 unchanged"), "{}", plan.stdout);
     moto.clear_calls();
@@ -435,10 +449,7 @@ fn throttling_5xx_and_iam_propagation_are_survived_and_destroy_is_idempotent() {
 
 #[test]
 fn what_was_deleted_outside_is_recreated_and_a_stranger_of_the_same_name_is_a_conflict() {
-    let moto = Moto::start();
-    let sb = Sandbox::new();
-    workspace(&sb, false);
-    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let (moto, sb) = deployed(false);
     let st = state(&sb);
     let sdk = moto.sdk();
     let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
@@ -757,10 +768,7 @@ fn a_mixed_case_gateway_name_deploys() {
 /// provider after the domain).
 #[test]
 fn a_pool_without_a_domain_announces_no_token_endpoint_and_its_target_fails() {
-    let moto = Moto::start();
-    let sb = Sandbox::new();
-    workspace(&sb, false);
-    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let (moto, sb) = deployed(false);
     let st = state(&sb);
     let pool = recorded_id(&st, "cognito.pool:shop-pool");
     let domain = recorded_id(&st, "cognito.domain:shop");
@@ -792,10 +800,7 @@ fn a_pool_without_a_domain_announces_no_token_endpoint_and_its_target_fails() {
 /// meanwhile fails. mcpkit waits for the endpoint before it touches the target.
 #[test]
 fn a_target_is_synchronised_only_once_its_runtimes_endpoint_is_ready() {
-    let moto = Moto::start();
-    let sb = Sandbox::new();
-    workspace(&sb, false);
-    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let (moto, sb) = deployed(false);
     let st = state(&sb);
     let rid = recorded_id(&st, "agentcore.runtime:shop");
     let gid = recorded_id(&st, "agentcore.gateway:shop");
@@ -822,9 +827,7 @@ fn a_target_is_synchronised_only_once_its_runtimes_endpoint_is_ready() {
 
     // A code change through mcpkit, with the endpoint lagging: it waits, and the target is
     // READY at the end.
-    let server = sb.path().join("shop/servers/shop/server.py");
-    let code = std::fs::read_to_string(&server).unwrap();
-    std::fs::write(&server, format!("{code}\n# changed\n")).unwrap();
+    change_code(&sb, "shop");
     moto.faults(json!({ "endpoint_lag_s": 2 }));
     moto.clear_calls();
     mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
@@ -934,10 +937,7 @@ fn a_role_policy_over_iams_quota_is_refused() {
 /// force. The target ends FAILED for an access denial, and mcpkit tries it again.
 #[test]
 fn a_target_denied_while_its_roles_policy_propagates_is_tried_again() {
-    let moto = Moto::start();
-    let sb = Sandbox::new();
-    workspace(&sb, false);
-    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let (moto, sb) = deployed(false);
     sb.run("shop", &["add-server", "greeter", "-t", "helloworld"]).ok();
     moto.faults(json!({ "policy_propagation_s": 5 }));
     moto.clear_calls();
@@ -1039,9 +1039,7 @@ fn the_preflight_names_what_the_gateway_role_may_not_do_before_the_target_is_tou
         });
         put_role_policy(&iam, "shop-role", &old).await;
     });
-    let server = sb.path().join("shop/servers/shop/server.py");
-    let code = std::fs::read_to_string(&server).unwrap();
-    std::fs::write(&server, format!("{code}\n# changed\n")).unwrap();
+    change_code(&sb, "shop");
     moto.clear_calls();
     let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
     assert_eq!(run.code, 1, "{run:?}");
@@ -1083,8 +1081,10 @@ fn sixty_servers_fit_iams_quotas_and_destroy_leaves_nothing() {
     let run = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
     run.ok();
     let inv = moto.inventory();
-    let role = inv["iam"]["roles"].as_array().unwrap().iter().find(|r| r["name"] == "shop-role").unwrap().clone();
-    let attached: Vec<&str> = role["attached_policies"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    let role =
+        inv["iam"]["roles"].as_array().unwrap().iter().find(|r| r["name"] == "shop-role").unwrap().clone();
+    let attached: Vec<&str> =
+        role["attached_policies"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
     assert_eq!(attached, ["arn:aws:iam::123456789012:policy/mcpkit/shop-role-1"], "{role}");
     let targets = inv["agentcore"]["gateway_targets"].as_array().unwrap();
     assert_eq!(targets.len(), 61);
