@@ -1,54 +1,78 @@
 //! mcpkit's library of operations.
 //!
-//! Every command of the `mcpkit` binary is a function here over a [`manifest::Workspace`], so
-//! tests (and other front ends) call the same code the CLI does. The binary only parses
-//! arguments, prompts and prints.
+//! Every command of the `mcpkit` binary is a function here over a [`Workspace`], so tests (and
+//! other front ends) call the same code the CLI does. The binary only parses arguments,
+//! prompts and prints.
 //!
-//! Rooms, each small and owning one concern:
-//! - [`manifest`]: mcpkit.toml, typed view and comment-preserving edits;
-//! - [`names`]: every derived resource name and the AWS rule it must satisfy;
-//! - [`fs`]: the one place files are written (atomically; secrets 0600 from creation);
-//! - [`secret`]: the one type that holds secrets, and redaction;
-//! - [`scaffold`]: templates (embedded and user) and Handlebars rendering;
-//! - [`ops`]: the commands.
+//! This crate is the command layer ([`ops`]) and the one place that knows every room; each room
+//! is a crate of its own, so cargo refuses an import across rooms that ARCHITECTURE.md forbids:
+//! - `mcpkit-workspace` ([`manifest`], [`names`], [`fs`], [`secret`], [`scaffold`], [`error`]);
+//! - `mcpkit-engine` ([`engine`]): resources, plans and recorded state, no SDK;
+//! - `mcpkit-deploy` ([`auth`], [`mcp`], [`net`] and what every target shares);
+//! - `mcpkit-local` ([`local`]) and `mcpkit-aws` ([`aws`]), which never import each other.
 
-pub mod auth;
-pub mod aws;
-pub mod engine;
-pub mod error;
-pub mod fs;
-pub mod local;
-pub mod manifest;
-pub mod mcp;
-pub mod names;
-pub mod net;
 pub mod ops;
-pub mod scaffold;
-pub mod secret;
 
-pub use error::{Error, Problem, Result};
+pub use mcpkit_aws as aws;
+pub use mcpkit_deploy::{auth, install_crypto, mcp, net};
+pub use mcpkit_engine as engine;
+pub use mcpkit_local as local;
+pub use mcpkit_workspace::{
+    Error, MCP_REQUIREMENT, Manifest, Problem, Result, VERSION, Workspace, config_dir, error, fs, manifest,
+    names, scaffold, secret,
+};
 
-/// Makes rustls' *ring* provider the process default, once. mcpkit's HTTP clients (reqwest,
-/// the AWS SDK) all use rustls on ring, which must be installed before the first client is
-/// built; every entry point that builds one calls this, and so does the binary at start.
-pub fn install_crypto() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-pub use manifest::{Manifest, Workspace};
+/// The rooms of ARCHITECTURE.md, as cargo sees them: a crate may depend only on the rooms
+/// its row allows, so an import across rooms that the architecture forbids does not compile.
+/// This test keeps someone from adding the dependency that would allow it.
+#[cfg(test)]
+mod architecture {
+    use std::collections::{BTreeMap, BTreeSet};
 
-/// The version of mcpkit, shown by `--version` and written into generated files.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+    fn graph() -> BTreeMap<String, BTreeSet<String>> {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args(["metadata", "--offline", "--no-deps", "--format-version", "1"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo metadata");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let deps = p["dependencies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|d| d["kind"].is_null()) // normal dependencies, not dev or build
+                    .map(|d| d["name"].as_str().unwrap().to_string())
+                    .collect();
+                (p["name"].as_str().unwrap().to_string(), deps)
+            })
+            .collect()
+    }
 
-/// The `mcp` Python package range generated servers require: the range the test-suite runs.
-pub const MCP_REQUIREMENT: &str = "mcp>=2.3,<3";
-
-/// mcpkit's per-user configuration folder: `$MCPKIT_CONFIG_DIR`, else `~/.config/mcpkit`.
-pub fn config_dir() -> Option<std::path::PathBuf> {
-    match std::env::var_os("MCPKIT_CONFIG_DIR") {
-        Some(d) if !d.is_empty() => Some(d.into()),
-        _ => dirs::config_dir().map(|d| d.join("mcpkit")),
+    #[test]
+    fn each_room_depends_only_on_the_rooms_it_may_know() {
+        let g = graph();
+        let mcpkit = |deps: &BTreeSet<String>| -> Vec<String> {
+            deps.iter().filter(|d| d.starts_with("mcpkit-")).cloned().collect()
+        };
+        let sdk = |deps: &BTreeSet<String>| deps.iter().any(|d| d.starts_with("aws-"));
+        assert_eq!(mcpkit(&g["mcpkit-workspace"]), Vec::<String>::new());
+        assert_eq!(mcpkit(&g["mcpkit-engine"]), ["mcpkit-workspace"], "the engine knows no target");
+        assert!(!sdk(&g["mcpkit-engine"]), "the engine never calls an SDK");
+        assert_eq!(mcpkit(&g["mcpkit-deploy"]), ["mcpkit-plugin-api", "mcpkit-workspace"]);
+        assert!(!sdk(&g["mcpkit-deploy"]), "what the targets share knows nothing of AWS");
+        assert_eq!(mcpkit(&g["mcpkit-local"]), ["mcpkit-deploy", "mcpkit-plugin-api", "mcpkit-workspace"]);
+        assert!(!sdk(&g["mcpkit-local"]), "the local target knows nothing of AWS");
+        assert_eq!(mcpkit(&g["mcpkit-aws"]), ["mcpkit-deploy", "mcpkit-engine", "mcpkit-workspace"]);
+        assert_eq!(mcpkit(&g["mcpkit-plugin-api"]), Vec::<String>::new(), "plugin authors get the API alone");
+        assert_eq!(mcpkit(&g["mcpkit"]), ["mcpkit-core"], "the CLI reaches the rooms through the commands");
+        for cli_knows_not in ["aws-config", "reqwest", "axum", "toml_edit", "handlebars"] {
+            assert!(!g["mcpkit"].contains(cli_knows_not), "the CLI depends on {cli_knows_not}");
+        }
     }
 }

@@ -1,0 +1,296 @@
+//! The AWS cloud the deploy engine drives: one [`Target`] whose steps are SDK calls, a module
+//! per service family. Every resource mcpkit makes carries its tags (`mcpkit:project`,
+//! `mcpkit:resource`) or lives inside one that does (a pool's clients, a gateway's targets),
+//! so a resource found by name but missing from the state is adopted only when it is this
+//! project's, and is otherwise a conflict the user must resolve.
+//!
+//! What the SDK does not do and this module does: polling until READY (AgentCore has no
+//! waiters), retrying "Role validation failed" while a new IAM role propagates, and waiting for
+//! deletes to finish so dependencies can go next.
+
+mod agentcore;
+mod cognito;
+mod iam;
+mod preflight;
+mod storage;
+
+pub use cognito::client_secret;
+
+use super::artifact::Spec;
+use super::kind;
+use super::sdk::Aws;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use mcpkit_engine::{Desired, Inputs, Key, Live, Record, Target};
+use mcpkit_workspace::error::{Error, Problem, Result};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub const TAG_PROJECT: &str = "mcpkit:project";
+pub const TAG_RESOURCE: &str = "mcpkit:resource";
+
+/// How long to wait for AWS to finish something.
+#[derive(Debug, Clone)]
+pub struct Waits {
+    /// A resource reaching READY (or going away).
+    pub ready: Duration,
+    /// A new IAM role becoming usable by AgentCore.
+    pub role_propagation: Duration,
+}
+
+impl Default for Waits {
+    fn default() -> Self {
+        Waits { ready: Duration::from_secs(15 * 60), role_propagation: Duration::from_secs(120) }
+    }
+}
+
+pub struct AwsCloud {
+    pub aws: Aws,
+    pub project: String,
+    /// Each code-built server's artifact.
+    pub artifacts: BTreeMap<String, Spec>,
+    /// Where built artifacts are cached.
+    pub build_cache: PathBuf,
+    pub waits: Waits,
+    /// Set once IAM's policy simulator could not be asked: the preflight is skipped from then on.
+    pub simulator_off: std::sync::atomic::AtomicBool,
+    /// What the deploy should say in verbose output (said once each).
+    pub notes: std::sync::Mutex<Vec<String>>,
+}
+
+impl AwsCloud {
+    pub fn new(
+        ws: &mcpkit_workspace::manifest::Workspace,
+        aws: Aws,
+        artifacts: BTreeMap<String, Spec>,
+        waits: Waits,
+    ) -> Self {
+        AwsCloud {
+            aws,
+            project: ws.manifest().project.name.clone(),
+            artifacts,
+            build_cache: ws.root().join(".mcpkit").join("build"),
+            waits,
+            simulator_off: Default::default(),
+            notes: Default::default(),
+        }
+    }
+
+    fn note(&self, note: String) {
+        let mut notes = self.notes.lock().expect("notes");
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+
+    fn tags(&self, key: &Key) -> HashMap<String, String> {
+        HashMap::from([(TAG_PROJECT.to_string(), self.project.clone()), (TAG_RESOURCE.to_string(), key.id())])
+    }
+
+    /// True when `tags` say mcpkit made the resource `key` for this project. (Both matter:
+    /// the gateway's pool and a server's may share a physical name.)
+    fn ours<'a>(&self, key: &Key, tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> bool {
+        let (mut project, mut resource) = (false, false);
+        for (k, v) in tags {
+            project |= k == TAG_PROJECT && *v == self.project;
+            resource |= k == TAG_RESOURCE && *v == key.id();
+        }
+        project && resource
+    }
+
+    /// A resource exists by this name but is not this project's.
+    fn conflict(&self, key: &Key, id: &str) -> Error {
+        Error::input(
+            Problem::new(format!(
+                "{key} already exists in this AWS account ({id}), and mcpkit did not make it for project `{}`",
+                self.project
+            ))
+            .hint("delete it, or choose another server or gateway name in mcpkit.toml"),
+        )
+    }
+
+    /// Polls `status` until it says READY. `status` returns the current status and its
+    /// reasons, or `None` when the resource is gone.
+    async fn wait_ready<F, Fut>(&self, what: &str, mut status: F) -> Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Option<(String, String)>>>,
+    {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(250);
+        loop {
+            match status().await? {
+                Some((s, _)) if s == "READY" => return Ok(()),
+                Some((s, why)) if s.contains("FAILED") || s.contains("UNSUCCESSFUL") => {
+                    return Err(Error::world(format!("{what} is {s}: {why}")));
+                }
+                None => return Err(Error::world(format!("{what} disappeared while it was being made"))),
+                Some((s, _)) if start.elapsed() > self.waits.ready => {
+                    return Err(Error::world(format!(
+                        "{what} is still {s} after {} s",
+                        self.waits.ready.as_secs()
+                    ))
+                    .with_hint("run `mcpkit deploy --target aws` again to keep waiting: it resumes"));
+                }
+                Some(_) => {}
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 3 / 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Polls until `exists` says the resource is gone (deletes in AgentCore are asynchronous,
+    /// and what depends on a resource can only go after it).
+    async fn wait_gone<F, Fut>(&self, what: &str, mut exists: F) -> Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<bool>>,
+    {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(250);
+        while exists().await? {
+            if start.elapsed() > self.waits.ready {
+                return Err(Error::world(format!("{what} is still being deleted")).with_hint(
+                    "run `mcpkit destroy --target aws` again to keep waiting: it resumes where it stopped",
+                ));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 3 / 2).min(Duration::from_secs(5));
+        }
+        Ok(())
+    }
+
+    /// Runs a call that names an IAM role, retrying while the role is too new for AgentCore
+    /// to assume ("Role validation failed"): IAM is eventually consistent.
+    async fn role_retry<T, E, F, Fut>(&self, what: &str, mut call: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<T, E>>,
+        E: ProvideErrorMetadata + std::error::Error,
+    {
+        let start = Instant::now();
+        let mut delay = Duration::from_secs(1);
+        loop {
+            match call().await {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let text = e.message().unwrap_or_default();
+                    let propagating =
+                        text.contains("Role validation failed") || text.contains("cannot be assumed");
+                    if !propagating || start.elapsed() + delay > self.waits.role_propagation {
+                        return Err(super::sdk::failure(what, &e));
+                    }
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(15));
+        }
+    }
+}
+
+/// The outputs of the dependency of `kind` (there is at most one of each kind).
+fn input<'a>(inputs: &'a Inputs, kind: &str) -> Option<&'a Live> {
+    inputs.iter().find(|(k, _)| k.kind == kind).map(|(_, l)| l)
+}
+
+/// A string output of the dependency of `kind`.
+fn input_str(inputs: &Inputs, kind: &str, field: &str) -> Result<String> {
+    input(inputs, kind)
+        .and_then(|l| l.outputs.get(field))
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| Error::world(format!("internal: the {kind} this step needs has no `{field}`")))
+}
+
+/// A string output recorded for a resource.
+fn output(record: Option<&Record>, field: &str) -> Option<String> {
+    record.and_then(|r| r.outputs.get(field)).and_then(|v| v.as_str()).map(str::to_string)
+}
+
+/// The recorded physical id, when a create finished.
+fn recorded_id(record: Option<&Record>) -> Option<&str> {
+    record.map(|r| r.id.as_str()).filter(|id| !id.is_empty())
+}
+
+/// Builders' validation errors: a field mcpkit forgot, never the user's fault.
+fn built<T>(r: std::result::Result<T, aws_smithy_types::error::operation::BuildError>) -> Result<T> {
+    r.map_err(|e| Error::world(format!("internal: incomplete AWS request: {e}")))
+}
+
+impl Target for AwsCloud {
+    async fn read(&self, key: &Key, recorded: Option<&Record>, inputs: &Inputs) -> Result<Option<Live>> {
+        match key.kind.as_str() {
+            kind::ROLE => self.role_read(key, recorded).await,
+            kind::POOL => self.pool_read(key, recorded).await,
+            kind::DOMAIN => self.domain_read(recorded, inputs).await,
+            kind::RESOURCE_SERVER => self.resource_server_read(key, recorded, inputs).await,
+            kind::CLIENT => self.client_read(key, recorded, inputs).await,
+            kind::BUCKET => self.bucket_read(key, recorded).await,
+            kind::CODE => self.code_read(recorded).await,
+            kind::REPOSITORY => self.repository_read(key, recorded).await,
+            kind::IMAGE => self.image_read(recorded).await,
+            kind::RUNTIME => self.runtime_read(key, recorded).await,
+            kind::CREDENTIAL_PROVIDER => self.provider_read(key, recorded).await,
+            kind::GATEWAY => self.gateway_read(key, recorded).await,
+            kind::TARGET => self.target_read(key, recorded, inputs).await,
+            other => Err(Error::world(format!("internal: unknown resource kind {other}"))),
+        }
+    }
+
+    async fn create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
+        match d.key.kind.as_str() {
+            kind::ROLE => self.role_put(d, true).await,
+            kind::POOL => self.pool_create(d).await,
+            kind::DOMAIN => self.domain_create(d, inputs).await,
+            kind::RESOURCE_SERVER => self.resource_server_put(d, inputs, true).await,
+            kind::CLIENT => self.client_create(d, inputs).await,
+            kind::BUCKET => self.bucket_create(d).await,
+            kind::CODE => self.code_put(d, inputs).await,
+            kind::REPOSITORY => self.repository_create(d).await,
+            kind::IMAGE => self.image_put(d, inputs).await,
+            kind::RUNTIME => self.runtime_create(d, inputs).await,
+            kind::CREDENTIAL_PROVIDER => self.provider_create(d, inputs).await,
+            kind::GATEWAY => self.gateway_create(d, inputs).await,
+            kind::TARGET => self.target_create(d, inputs).await,
+            other => Err(Error::world(format!("internal: unknown resource kind {other}"))),
+        }
+    }
+
+    async fn update(&self, d: &Desired, current: &Record, inputs: &Inputs) -> Result<Live> {
+        match d.key.kind.as_str() {
+            kind::ROLE => self.role_put(d, false).await,
+            kind::POOL => self.pool_update(d, current).await,
+            kind::DOMAIN => self.domain_update(current).await,
+            kind::RESOURCE_SERVER => self.resource_server_put(d, inputs, false).await,
+            kind::CLIENT => self.client_update(d, current, inputs).await,
+            kind::BUCKET => self.bucket_update(d).await,
+            kind::CODE => self.code_put(d, inputs).await,
+            kind::REPOSITORY => self.repository_update(d, current).await,
+            kind::IMAGE => self.image_put(d, inputs).await,
+            kind::RUNTIME => self.runtime_update(d, current, inputs).await,
+            kind::CREDENTIAL_PROVIDER => self.provider_update(d, inputs).await,
+            kind::GATEWAY => self.gateway_update(d, current, inputs).await,
+            kind::TARGET => self.target_update(d, current, inputs).await,
+            other => Err(Error::world(format!("internal: unknown resource kind {other}"))),
+        }
+    }
+
+    async fn delete(&self, r: &Record) -> Result<()> {
+        match r.key.kind.as_str() {
+            kind::ROLE => self.role_delete(r).await,
+            kind::POOL => self.pool_delete(r).await,
+            kind::DOMAIN => self.domain_delete(r).await,
+            kind::RESOURCE_SERVER => self.resource_server_delete(r).await,
+            kind::CLIENT => self.client_delete(r).await,
+            kind::BUCKET => self.bucket_delete(r).await,
+            kind::CODE => self.code_delete(r).await,
+            kind::REPOSITORY => self.repository_delete(r).await,
+            kind::IMAGE => self.image_delete(r).await,
+            kind::RUNTIME => self.runtime_delete(r).await,
+            kind::CREDENTIAL_PROVIDER => self.provider_delete(r).await,
+            kind::GATEWAY => self.gateway_delete(r).await,
+            kind::TARGET => self.target_delete(r).await,
+            other => Err(Error::world(format!("internal: unknown resource kind {other}"))),
+        }
+    }
+}

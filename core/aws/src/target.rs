@@ -1,0 +1,570 @@
+//! The AWS target's commands: `deploy --target aws [--dry-run]`, `destroy --target aws`,
+//! `token --target aws`, and the gateway's address and credentials for `tools`/`call`.
+//!
+//! Each is the engine run over [`AwsCloud`] with the state in `.mcpkit/state/aws-<region>.json`:
+//! read what the state says exists, plan, apply (independent servers concurrently), and write
+//! the credentials file. What happened is in the state after every step, so any of them can be
+//! interrupted and run again.
+
+use super::artifact;
+use super::cloud::{AwsCloud, Waits};
+use super::sdk::{self, Aws, Settings};
+use super::{Context, Leg, kind, leg, policy};
+use mcpkit_deploy::auth::oauth::{self, ClientCredentials};
+use mcpkit_deploy::paths::LocalPaths;
+use mcpkit_deploy::{CredentialsFile, Reporter};
+use mcpkit_engine::{self as engine, Action, Key, Live, Observer, Plan, State, StateStore, Step};
+use mcpkit_workspace::error::{Error, Problem, Result};
+use mcpkit_workspace::manifest::Workspace;
+use mcpkit_workspace::names;
+use mcpkit_workspace::secret::Secret;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How many steps run at once: AgentCore calls are slow (polling), not heavy.
+pub const CONCURRENCY: usize = 16;
+
+pub struct Options<'a> {
+    pub settings: Settings,
+    pub dry_run: bool,
+    /// Also make the original toolkit's test user in the gateway's pool.
+    pub test_user: bool,
+    /// Steps run at once (at least 1).
+    pub jobs: usize,
+    pub reporter: &'a dyn Reporter,
+    pub waits: Waits,
+}
+
+/// One step of a deploy or destroy, for printing.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    pub action: Action,
+    pub resource: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DeployReport {
+    pub target: &'static str,
+    pub region: String,
+    pub account: String,
+    pub dry_run: bool,
+    pub state_file: PathBuf,
+    pub steps: Vec<StepReport>,
+    /// What the deploy did, in the order it finished (a planned no-op becomes an update when a
+    /// dependency handed it new outputs). Empty on a dry run and when nothing changed.
+    pub applied: Vec<StepReport>,
+    /// Set once the deploy ran (not on a dry run).
+    pub connection: Option<Connection>,
+    /// The test user's name, with `--test-user`.
+    pub test_user: Option<String>,
+    /// Said in verbose output (for example: the roles' permissions could not be checked).
+    pub notes: Vec<String>,
+}
+
+/// The original toolkit's connection block.
+#[derive(Debug, Serialize)]
+pub struct Connection {
+    pub gateway: String,
+    pub gateway_url: String,
+    /// `CUSTOM_JWT` (Cognito) or `AWS_IAM`.
+    pub auth: &'static str,
+    pub user_pool: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub client_id: Option<Secret>,
+    pub client_secret: Option<Secret>,
+    pub access_token: Option<Secret>,
+    pub credentials_file: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DestroyReport {
+    pub region: String,
+    pub deleted: Vec<String>,
+    pub removed: Vec<PathBuf>,
+}
+
+/// Region and profile: flags first, then mcpkit.toml's `[targets.aws]`, then the environment.
+fn settings(ws: &Workspace, given: &Settings) -> Settings {
+    let t = &ws.manifest().targets.aws;
+    Settings {
+        region: given.region.clone().or_else(|| t.region.clone()),
+        profile: given.profile.clone().or_else(|| t.profile.clone()),
+    }
+}
+
+pub fn state_path(root: &Path, region: &str) -> PathBuf {
+    root.join(".mcpkit").join("state").join(format!("aws-{region}.json"))
+}
+
+fn check_providers(ws: &Workspace) -> Result<()> {
+    let providers = mcpkit_deploy::auth::providers::Providers::load(Some(ws));
+    let problems = mcpkit_deploy::auth::providers::problems(ws, &providers, "aws");
+    if problems.is_empty() { Ok(()) } else { Err(Error::Input(problems)) }
+}
+
+/// The cloud, the desired resources, and the artifacts' hashes, for this workspace.
+fn cloud(ws: &Workspace, aws: Aws, waits: Waits) -> Result<(AwsCloud, Vec<engine::Desired>)> {
+    let m = ws.manifest();
+    let mut artifacts = BTreeMap::new();
+    let mut hashes = BTreeMap::new();
+    for name in m.servers.keys() {
+        let spec = artifact::spec(ws, name)?;
+        hashes.insert(name.clone(), spec.hash.clone());
+        artifacts.insert(name.clone(), spec);
+    }
+    let ctx = Context {
+        scope: policy::Scope {
+            partition: aws.partition.clone(),
+            region: aws.region.clone(),
+            account: aws.account.clone(),
+        },
+    };
+    let desired = super::desired(ws, &ctx, &hashes)?;
+    let cloud = AwsCloud::new(ws, aws, artifacts, waits);
+    Ok((cloud, desired))
+}
+
+/// Forwards the engine's progress to the CLI's spinners, and keeps what was done.
+struct Progress<'a>(&'a dyn Reporter, std::sync::Mutex<Vec<StepReport>>);
+
+impl<'a> Progress<'a> {
+    fn new(reporter: &'a dyn Reporter) -> Self {
+        Progress(reporter, Default::default())
+    }
+}
+
+impl Observer for Progress<'_> {
+    fn started(&self, step: &Step) {
+        let verb = match step.action {
+            Action::Create => "creating",
+            Action::Update => "updating",
+            Action::Delete => "deleting",
+            Action::Noop => "checking",
+        };
+        self.0.begin(&step.key.id(), &format!("{verb} {}", step.key));
+    }
+    fn finished(&self, step: &Step, result: &Result<()>) {
+        let done = match (result, step.action) {
+            (Err(_), _) => "failed:",
+            (_, Action::Create) => "created",
+            (_, Action::Update) => "updated",
+            (_, Action::Delete) => "deleted",
+            (_, Action::Noop) => "checked",
+        };
+        self.0.end(&step.key.id(), &format!("{done} {}", step.key));
+        if result.is_ok() {
+            self.1.lock().expect("progress").push(StepReport {
+                action: step.action,
+                resource: step.key.to_string(),
+                reason: step.reason.clone(),
+            });
+        }
+    }
+}
+
+fn step_reports(plan: &Plan) -> Vec<StepReport> {
+    plan.steps
+        .iter()
+        .map(|s| StepReport { action: s.action, resource: s.key.to_string(), reason: s.reason.clone() })
+        .collect()
+}
+
+pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
+    ws.ensure_valid()?;
+    check_providers(ws)?;
+    let settings = settings(ws, &opts.settings);
+    let rt = mcpkit_deploy::runtime()?;
+    rt.block_on(async {
+        let aws = sdk::connect(&settings).await?;
+        let (cloud, desired) = cloud(ws, aws, opts.waits.clone())?;
+        let path = state_path(ws.root(), &cloud.aws.region);
+        let store = StateStore::open(&path)?;
+        let mut state = store.load()?;
+        opts.reporter.begin("refresh", "reading what exists");
+        let live = engine::refresh(&cloud, &state).await;
+        opts.reporter.end("refresh", "read what exists");
+        let plan = engine::plan(&desired, &state, &live?)?;
+        let mut report = DeployReport {
+            target: "aws",
+            region: cloud.aws.region.clone(),
+            account: cloud.aws.account.clone(),
+            dry_run: opts.dry_run,
+            state_file: path.clone(),
+            steps: step_reports(&plan),
+            applied: vec![],
+            connection: None,
+            test_user: None,
+            notes: vec![],
+        };
+        if opts.dry_run {
+            return Ok(report);
+        }
+        // Fail before making anything when an image must be built and cannot be.
+        if plan.mutating().any(|s| s.key.kind == kind::IMAGE) {
+            artifact::container_engine()?;
+        }
+        let progress = Progress::new(opts.reporter);
+        let applied =
+            engine::apply(&cloud, &desired, &plan, &store, &mut state, opts.jobs.max(1), &progress).await;
+        for note in cloud.notes.lock().expect("notes").iter() {
+            opts.reporter.note(note);
+        }
+        applied?;
+        report.notes = cloud.notes.lock().expect("notes").clone();
+        report.applied = progress.1.into_inner().expect("progress");
+        report.connection = Some(connection(ws, &cloud.aws, &state, true).await?);
+        if opts.test_user {
+            report.test_user = Some(test_user(ws, &cloud.aws, &state).await?);
+        }
+        Ok(report)
+    })
+}
+
+/// The IAM policies of a workspace's AWS topology: what the deploying identity needs, and
+/// what mcpkit gives each role it makes (`mcpkit aws policy`).
+#[derive(Debug, Serialize)]
+pub struct PolicyReport {
+    pub account: String,
+    pub region: String,
+    /// For the identity that runs deploy, status, token and destroy.
+    pub deployer: serde_json::Value,
+    /// Each role mcpkit makes: its trust policy, inline policy and managed policies.
+    pub roles: BTreeMap<String, serde_json::Value>,
+}
+
+/// `mcpkit aws policy`: derived from the desired topology itself. The account is `account`,
+/// or the caller's (STS), so the ARNs are exact.
+pub fn policy(ws: &Workspace, given: &Settings, account: Option<String>) -> Result<PolicyReport> {
+    ws.ensure_valid()?;
+    let settings = settings(ws, given);
+    let rt = mcpkit_deploy::runtime()?;
+    let (partition, region, account) = match account {
+        Some(a) => {
+            let region = rt.block_on(sdk::region(&settings))?;
+            (sdk::partition_of(&region).to_string(), region, a)
+        }
+        None => {
+            let aws = rt.block_on(sdk::connect(&settings))?;
+            (aws.partition.clone(), aws.region.clone(), aws.account.clone())
+        }
+    };
+    let scope = policy::Scope { partition, region: region.clone(), account: account.clone() };
+    let mut hashes = BTreeMap::new();
+    for name in ws.manifest().servers.keys() {
+        hashes.insert(name.clone(), String::new());
+    }
+    let desired = super::desired(ws, &Context { scope: scope.clone() }, &hashes)?;
+    let roles = desired
+        .iter()
+        .filter(|d| d.key.kind == kind::ROLE)
+        .map(|d| (d.key.name.clone(), d.config.clone()))
+        .collect();
+    Ok(PolicyReport { account, region, deployer: policy::deployer(&scope, &desired), roles })
+}
+
+/// The recorded resource `kind:name`.
+fn recorded(state: &State, kind: &str, name: &str) -> Result<Live> {
+    state
+        .get(&Key::new(kind, name))
+        .filter(|r| !r.id.is_empty())
+        .map(|r| Live { id: r.id.clone(), outputs: r.outputs.clone() })
+        .ok_or_else(|| {
+            Error::world(format!("{kind} {name} is not deployed"))
+                .with_hint("run `mcpkit deploy --target aws`")
+        })
+}
+
+/// The gateway's client credentials (Cognito inbound), with the token endpoint from the pool's
+/// discovery document, else the domain's.
+async fn gateway_client(aws: &Aws, state: &State, gateway: &str) -> Result<(ClientCredentials, String)> {
+    let g = names::gateway(gateway);
+    let (pool, client, domain) = super::gateway_chain(gateway);
+    let pool = recorded(state, &pool.kind, &pool.name)?;
+    let client = recorded(state, &client.kind, &client.name)?;
+    let domain = recorded(state, &domain.kind, &domain.name)?;
+    let secret = super::cloud::client_secret(aws, &client).await?;
+    let discovery_url = pool.outputs["discovery_url"].as_str().unwrap_or_default().to_string();
+    let announced = oauth::discover(&discovery_url).await.ok().and_then(|d| d.token_endpoint);
+    let token_endpoint =
+        announced.or_else(|| domain.outputs["token_endpoint"].as_str().map(String::from)).unwrap_or_default();
+    Ok((
+        ClientCredentials {
+            token_endpoint,
+            client_id: client.id.clone(),
+            client_secret: secret,
+            scope: g.scope,
+        },
+        pool.id,
+    ))
+}
+
+/// Fetches a token, retrying while a new Cognito domain does not resolve yet (DNS for a new
+/// domain takes up to a minute).
+async fn fetch_token(creds: &ClientCredentials) -> Result<oauth::Token> {
+    let mut attempt = 0;
+    loop {
+        match oauth::client_credentials(creds).await {
+            Ok(t) => return Ok(t),
+            Err(e) if attempt < 12 && e.to_string().contains("cannot reach") => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The connection block, and (when `write`) the credentials file, 0600 from its creation.
+async fn connection(ws: &Workspace, aws: &Aws, state: &State, write: bool) -> Result<Connection> {
+    let m = ws.manifest();
+    let gateway = names::gateway(&m.gateway.name).gateway;
+    let gw = recorded(state, kind::GATEWAY, &gateway)?;
+    let gateway_url = gw.outputs["url"].as_str().unwrap_or_default().to_string();
+    let credentials_file = LocalPaths::new(ws.root()).credentials("aws", &gateway);
+    if leg(&m.gateway.auth) == Leg::Iam {
+        if write {
+            let file = serde_json::json!({
+                "target": "aws", "gateway": gateway, "gateway_url": gateway_url, "auth": "AWS_IAM",
+                "region": aws.region,
+            });
+            mcpkit_workspace::fs::write_secret(
+                &credentials_file,
+                &serde_json::to_vec_pretty(&file).expect("json"),
+            )?;
+        }
+        return Ok(Connection {
+            gateway,
+            gateway_url,
+            auth: "AWS_IAM",
+            user_pool: None,
+            token_endpoint: None,
+            client_id: None,
+            client_secret: None,
+            access_token: None,
+            credentials_file,
+        });
+    }
+    let (creds, pool_id) = gateway_client(aws, state, &gateway).await?;
+    let token = fetch_token(&creds).await?;
+    if write {
+        let pool = super::gateway_chain(&gateway).0;
+        let pool = recorded(state, &pool.kind, &pool.name)?;
+        let file = CredentialsFile {
+            target: "aws".into(),
+            gateway: gateway.clone(),
+            gateway_url: gateway_url.clone(),
+            token_endpoint: creds.token_endpoint.clone(),
+            discovery_url: pool.outputs["discovery_url"].as_str().unwrap_or_default().to_string(),
+            client_id: creds.client_id.clone(),
+            client_secret: creds.client_secret.expose().to_string(),
+            scope: creds.scope.clone(),
+            access_token: token.access_token.expose().to_string(),
+            expires_at: token.expires_at_unix(),
+        };
+        mcpkit_workspace::fs::write_secret(
+            &credentials_file,
+            &serde_json::to_vec_pretty(&file).expect("json"),
+        )?;
+    }
+    Ok(Connection {
+        gateway,
+        gateway_url,
+        auth: "CUSTOM_JWT",
+        user_pool: Some(pool_id),
+        token_endpoint: Some(creds.token_endpoint.clone()),
+        client_id: Some(Secret::new(creds.client_id)),
+        client_secret: Some(creds.client_secret),
+        access_token: Some(token.access_token),
+        credentials_file,
+    })
+}
+
+/// The original toolkit's optional test user, from `.env` in the workspace (or the
+/// environment): `COGNITO_USERNAME`, `COGNITO_TEMP_PASSWORD`, `COGNITO_PASSWORD`.
+pub const TEST_USER_DEFAULTS: [(&str, &str); 3] = [
+    ("COGNITO_USERNAME", "testuser"),
+    ("COGNITO_TEMP_PASSWORD", "Temp123!"),
+    ("COGNITO_PASSWORD", "MyPassword123!"),
+];
+
+/// Makes (or resets) the test user in the gateway's pool: created with the temporary password,
+/// then given the permanent one. Users go with the pool, so destroy needs nothing more.
+async fn test_user(ws: &Workspace, aws: &Aws, state: &State) -> Result<String> {
+    use super::sdk::SdkResult;
+    let dotenv = ws.root().join(".env");
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    if dotenv.exists() {
+        for item in dotenvy::from_path_iter(&dotenv)
+            .map_err(|e| Error::world(format!("{}: {e}", dotenv.display())))?
+        {
+            let (k, v) = item.map_err(|e| {
+                Error::input(Problem::new(format!("not a valid .env file: {e}")).file(&dotenv))
+            })?;
+            vars.insert(k, v);
+        }
+    }
+    let get = |name: &str, default: &str| {
+        vars.get(name).cloned().or_else(|| std::env::var(name).ok()).unwrap_or_else(|| default.to_string())
+    };
+    let [(u, du), (t, dt), (p, dp)] = TEST_USER_DEFAULTS;
+    let (username, temporary, permanent) = (get(u, du), Secret::new(get(t, dt)), Secret::new(get(p, dp)));
+    let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+    let pool = super::gateway_chain(&gateway).0;
+    let pool = recorded(state, &pool.kind, &pool.name)?;
+    let created = aws
+        .cognito
+        .admin_create_user()
+        .user_pool_id(&pool.id)
+        .username(&username)
+        .temporary_password(temporary.expose())
+        .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
+        .send()
+        .await;
+    match created {
+        Err(e) if sdk::code(&e) == Some("UsernameExistsException") => {}
+        other => {
+            other.ctx("create the test user")?;
+        }
+    }
+    aws.cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool.id)
+        .username(&username)
+        .password(permanent.expose())
+        .permanent(true)
+        .send()
+        .await
+        .ctx("set the test user's password")?;
+    Ok(username)
+}
+
+/// Opens the recorded state of the configured region for reading.
+async fn deployed(ws: &Workspace, given: &Settings) -> Result<(Aws, State)> {
+    let aws = sdk::connect(&settings(ws, given)).await?;
+    let path = state_path(ws.root(), &aws.region);
+    if !path.exists() {
+        return Err(Error::input(
+            Problem::new(format!("nothing is deployed to AWS in {} from this workspace", aws.region))
+                .field("--target")
+                .hint("run `mcpkit deploy --target aws` first (or pass the --region you deployed to)"),
+        ));
+    }
+    let state: State =
+        serde_json::from_slice(&std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?)
+            .map_err(|e| Error::world(format!("{} is damaged: {e}", path.display())))?;
+    Ok((aws, state))
+}
+
+/// The gateway's URL and a fresh access token (Cognito inbound only).
+pub fn token(ws: &Workspace, given: &Settings) -> Result<(String, Secret)> {
+    mcpkit_deploy::runtime()?.block_on(async {
+        let (aws, state) = deployed(ws, given).await?;
+        let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+        if leg(&ws.manifest().gateway.auth) == Leg::Iam {
+            return Err(Error::input(
+                Problem::new("this gateway authenticates callers with AWS IAM (SigV4), not with tokens")
+                    .file(ws.manifest_path())
+                    .field("gateway.auth"),
+            ));
+        }
+        let gw = recorded(&state, kind::GATEWAY, &gateway)?;
+        let (creds, _) = gateway_client(&aws, &state, &gateway).await?;
+        let token = fetch_token(&creds).await?;
+        Ok((gw.outputs["url"].as_str().unwrap_or_default().to_string(), token.access_token))
+    })
+}
+
+/// Deletes everything the state says mcpkit made, dependents first; resumable, and what is
+/// already gone is fine. Removes the state and the credentials file at the end.
+pub fn destroy(
+    ws: &Workspace,
+    given: &Settings,
+    reporter: &dyn Reporter,
+    waits: Waits,
+) -> Result<DestroyReport> {
+    let settings = settings(ws, given);
+    mcpkit_deploy::runtime()?.block_on(async {
+        let aws = sdk::connect(&settings).await?;
+        let region = aws.region.clone();
+        let path = state_path(ws.root(), &region);
+        let store = StateStore::open(&path)?;
+        let mut state = store.load()?;
+        let deleted: Vec<String> = state.records().map(|r| r.key.to_string()).collect();
+        let cloud = AwsCloud::new(ws, aws, BTreeMap::new(), waits);
+        engine::destroy(&cloud, &store, &mut state, &Progress::new(reporter)).await?;
+        let mut removed = Vec::new();
+        for p in [path.clone(), path.with_extension("lock")] {
+            if std::fs::remove_file(&p).is_ok() {
+                removed.push(p);
+            }
+        }
+        let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+        let creds = LocalPaths::new(ws.root()).credentials("aws", &gateway);
+        if std::fs::remove_file(&creds).is_ok() {
+            removed.push(creds);
+        }
+        Ok(DestroyReport { region, deleted, removed })
+    })
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub region: String,
+    pub gateway_url: Option<String>,
+    pub resources: Vec<ResourceStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ResourceStatus {
+    pub resource: String,
+    pub id: String,
+    /// `ready`, `pending` (a create did not finish) or `gone` (deleted outside mcpkit).
+    pub status: &'static str,
+}
+
+/// What the state says exists, checked against the live API.
+pub fn status(ws: &Workspace, given: &Settings) -> Result<StatusReport> {
+    mcpkit_deploy::runtime()?.block_on(async {
+        let (aws, state) = deployed(ws, given).await?;
+        let region = aws.region.clone();
+        let cloud = AwsCloud::new(ws, aws, BTreeMap::new(), Waits::default());
+        let live = engine::refresh(&cloud, &state).await?;
+        let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+        let gateway_url = recorded(&state, kind::GATEWAY, &gateway)
+            .ok()
+            .and_then(|g| g.outputs["url"].as_str().map(String::from));
+        let mut records: Vec<_> = state.records().collect();
+        records.sort_by_key(|r| r.order);
+        let resources = records
+            .into_iter()
+            .map(|r| ResourceStatus {
+                resource: r.key.to_string(),
+                id: r.id.clone(),
+                status: match (r.status, live.get(&r.key)) {
+                    (engine::RecordStatus::Pending, _) => "pending",
+                    (_, Some(None)) => "gone",
+                    _ => "ready",
+                },
+            })
+            .collect();
+        Ok(StatusReport { region, gateway_url, resources })
+    })
+}
+
+/// The deployed gateway's URL, and the SDK configuration (credentials, region) to sign requests
+/// to it with: for gateways that authenticate callers with AWS IAM. Async, so that the
+/// configuration is used on the runtime it was loaded on.
+pub async fn gateway_url(ws: &Workspace, given: &Settings) -> Result<(String, Aws)> {
+    let (aws, state) = deployed(ws, given).await?;
+    let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+    let gw = recorded(&state, kind::GATEWAY, &gateway)?;
+    let url = gw.outputs["url"].as_str().unwrap_or_default().to_string();
+    if url.is_empty() {
+        return Err(Error::world(format!("{} {gateway} has no recorded URL", kind::GATEWAY))
+            .with_hint("run `mcpkit deploy --target aws`"));
+    }
+    Ok((url, aws))
+}

@@ -1,0 +1,203 @@
+use super::*;
+use mcpkit_engine::{Action, State, plan};
+use std::collections::BTreeMap;
+
+fn workspace(extra: &str) -> (tempfile::TempDir, Workspace) {
+    let d = tempfile::tempdir().unwrap();
+    for s in ["calc", "greeter"] {
+        std::fs::create_dir_all(d.path().join(s)).unwrap();
+        std::fs::write(d.path().join(s).join("server.py"), "").unwrap();
+        std::fs::write(d.path().join(s).join("requirements.txt"), "mcp\n").unwrap();
+    }
+    let text = format!(
+        "[project]\nname = \"shop\"\n\n[gateway]\nname = \"shop\"\n\n[servers.calc]\nentrypoint = \"calc/server.py\"\nrequirements = \"calc/requirements.txt\"\n\n[servers.greeter]\nentrypoint = \"greeter/server.py\"\nrequirements = \"greeter/requirements.txt\"\n{extra}"
+    );
+    let ws = Workspace::from_text(d.path(), text).unwrap();
+    (d, ws)
+}
+
+fn hashes(calc: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([("calc".to_string(), calc.to_string()), ("greeter".to_string(), "g1".to_string())])
+}
+
+fn ctx() -> Context {
+    Context {
+        scope: policy::Scope {
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        },
+    }
+}
+
+fn keys(d: &[Desired]) -> Vec<String> {
+    d.iter().map(|x| x.key.id()).collect()
+}
+
+#[test]
+fn the_original_toolkit_topology_with_its_names() {
+    let (_d, ws) = workspace("");
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let k = keys(&d);
+    for expected in [
+        "iam.role:shop-role",
+        "cognito.pool:gateway.shop-pool",
+        "cognito.client:gateway.shop-client",
+        "agentcore.gateway:shop",
+        "iam.role:shop-calc-role",
+        "s3.code:calc",
+        "cognito.pool:calc-pool",
+        "cognito.resource-server:calc-id",
+        "agentcore.credential-provider:calc-identity",
+        "agentcore.runtime:calc",
+        "agentcore.target:calc-target",
+        "agentcore.target:greeter-target",
+    ] {
+        assert!(k.contains(&expected.to_string()), "{expected} missing from {k:?}");
+    }
+    // 1 gateway role + 4 gateway pool pieces + gateway + bucket, and per server:
+    // role, code, 4 pool pieces, credential provider, runtime, target.
+    assert_eq!(d.len(), 7 + 2 * 9);
+    let target = d.iter().find(|x| x.key.id() == "agentcore.target:calc-target").unwrap();
+    let deps: Vec<String> = target.depends_on.iter().map(|k| k.id()).collect();
+    assert_eq!(
+        deps,
+        [
+            "agentcore.gateway:shop",
+            "iam.role:shop-role",
+            "agentcore.credential-provider:calc-identity",
+            "agentcore.runtime:calc"
+        ]
+    );
+    assert_eq!(target.config["scopes"], json!(["calc-id/invoke"]));
+}
+
+#[test]
+fn a_code_change_updates_that_servers_artifact_and_runtime_only() {
+    let (_d, ws) = workspace("");
+    let before = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let mut state = State::default();
+    for (i, d) in before.iter().enumerate() {
+        let inputs = mcpkit_engine::inputs_hash(&mcpkit_engine::inputs_of(d, &state));
+        state.record(
+            &d.key,
+            mcpkit_engine::Live { id: d.key.id(), outputs: json!({}) },
+            &d.hash(),
+            &inputs,
+            &d.depends_on,
+            i,
+        );
+    }
+    let after = desired(&ws, &ctx(), &hashes("c2")).unwrap();
+    let p = plan(&after, &state, &BTreeMap::new()).unwrap();
+    let changed: Vec<(String, Action)> = p.mutating().map(|s| (s.key.id(), s.action)).collect();
+    assert_eq!(
+        changed,
+        vec![
+            ("s3.code:calc".to_string(), Action::Update),
+            ("agentcore.runtime:calc".to_string(), Action::Update),
+            ("agentcore.target:calc-target".to_string(), Action::Update)
+        ]
+    );
+}
+
+#[test]
+fn iam_legs_need_no_pools_and_a_brought_role_is_not_created() {
+    let (_d, ws) = workspace("");
+    let text = ws.text().replace("name = \"shop\"\n\n[servers.calc]", "name = \"shop\"\nauth = \"iam\"\n\n[servers.calc]").replace(
+        "entrypoint = \"calc/server.py\"",
+        "entrypoint = \"calc/server.py\"\nauth = \"iam\"\nauto_create_execution_role = false\nexecution_role_arn = \"arn:aws:iam::123456789012:role/mine\"",
+    );
+    let ws = Workspace::from_text(ws.root(), text).unwrap();
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let k = keys(&d);
+    assert!(!k.contains(&"cognito.pool:gateway.shop-pool".to_string()), "an IAM gateway has no pool");
+    assert!(!k.contains(&"cognito.pool:calc-pool".to_string()));
+    assert!(!k.contains(&"agentcore.credential-provider:calc-identity".to_string()));
+    assert!(
+        !k.contains(&"iam.role:shop-calc-role".to_string()),
+        "a brought role is never created (nor deleted)"
+    );
+    assert!(k.contains(&"cognito.pool:greeter-pool".to_string()), "the other server keeps its pool");
+    let gw = d.iter().find(|x| x.key.kind == kind::GATEWAY).unwrap();
+    assert_eq!(gw.config["authorizer"], "AWS_IAM");
+    let t = d.iter().find(|x| x.key.id() == "agentcore.target:calc-target").unwrap();
+    assert_eq!(t.config["credentials"], "GATEWAY_IAM_ROLE");
+}
+
+#[test]
+fn container_servers_get_a_repository_and_an_image() {
+    let (_d, ws) = workspace("");
+    let text = ws.text().replace(
+        "entrypoint = \"greeter/server.py\"",
+        "entrypoint = \"greeter/server.py\"\nbuild = \"container\"",
+    );
+    let ws = Workspace::from_text(ws.root(), text).unwrap();
+    let k = keys(&desired(&ws, &ctx(), &hashes("c1")).unwrap());
+    assert!(k.contains(&"ecr.repository:mcpkit/shop/greeter".to_string()), "{k:?}");
+    assert!(k.contains(&"ecr.image:greeter".to_string()));
+    assert!(!k.contains(&"s3.code:greeter".to_string()));
+}
+
+/// A pool's discovery document announces its token endpoint only once the pool has a domain,
+/// and the credential provider is configured from that document: it comes after the domain.
+#[test]
+fn the_credential_provider_is_made_after_its_pools_domain() {
+    let (_d, ws) = workspace("");
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let provider = d.iter().find(|x| x.key.id() == "agentcore.credential-provider:calc-identity").unwrap();
+    let deps: Vec<String> = provider.depends_on.iter().map(|k| k.id()).collect();
+    assert!(deps.contains(&"cognito.domain:calc".to_string()), "{deps:?}");
+    let order: Vec<String> = mcpkit_engine::topo_order(&d).unwrap().iter().map(|k| k.id()).collect();
+    let at = |k: &str| order.iter().position(|x| x == k).unwrap();
+    assert!(at("cognito.domain:calc") < at("agentcore.credential-provider:calc-identity"));
+}
+
+/// The gateway's workload identity is named after its lowercased name, and IAM matches
+/// resources case-sensitively: a gateway called `Shop` is granted `.../workload-identity/shop-*`.
+#[test]
+fn a_mixed_case_gateway_is_granted_its_lowercased_workload_identity() {
+    let (_d, ws) = workspace("");
+    let text = ws.text().replace("[gateway]\nname = \"shop\"", "[gateway]\nname = \"Shop\"");
+    let ws = Workspace::from_text(ws.root(), text).unwrap();
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let role = d.iter().find(|x| x.key.id() == "iam.role:Shop-role").unwrap();
+    let policy = role.config["policy"].to_string();
+    assert!(policy.contains("workload-identity-directory/default/workload-identity/shop-*"), "{policy}");
+    assert!(!policy.contains("workload-identity/Shop-"), "{policy}");
+}
+
+/// `mcpkit aws policy`: every resource the deployer acts on is this workspace's, and `*` only
+/// for the actions IAM authorizes against `*` alone.
+#[test]
+fn the_deployer_policy_names_this_workspaces_resources() {
+    let (_d, ws) = workspace("");
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let p = policy::deployer(&ctx().scope, &d);
+    let text = p.to_string();
+    for want in [
+        "arn:aws:iam::123456789012:role/shop-role",
+        "arn:aws:iam::123456789012:role/shop-calc-role",
+        "arn:aws:s3:::mcpkit-shop-123456789012-us-east-1/*",
+        "arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/calc-*",
+        "arn:aws:bedrock-agentcore:us-east-1:123456789012:gateway/shop-*",
+        "token-vault/default/oauth2credentialprovider/greeter-identity",
+        "iam:PassedToService",
+    ] {
+        assert!(text.contains(want), "{want} missing: {text}");
+    }
+    for s in p["Statement"].as_array().unwrap() {
+        if s["Resource"] == "*" {
+            for a in s["Action"].as_array().unwrap() {
+                let a = a.as_str().unwrap();
+                assert!(
+                    a.contains(":Create")
+                        || a.contains(":List")
+                        || a.ends_with("DescribeUserPoolDomain")
+                        || a.ends_with("GetAuthorizationToken"),
+                    "{a} on *"
+                );
+            }
+        }
+    }
+}

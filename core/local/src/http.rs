@@ -1,0 +1,302 @@
+//! The local stack's one HTTP listener: the issuer (per realm: discovery, JWKS, token), the
+//! gateway at `/mcp` behind its JWT authorizer, RFC 9728 protected-resource metadata, and the
+//! runtime endpoints `/runtimes/<runtime>/invocations` that authorize with the runtime's own
+//! realm and proxy to the server process, as AgentCore Runtime's customJWTAuthorizer does.
+
+use super::gateway::Gateway;
+use super::identity::Realm;
+use super::plan::{self, ServerState};
+use super::stack::{Stack, stamp};
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::{Json, Router, middleware};
+use mcpkit_deploy::auth::jwt::Denied;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+pub fn router(stack: Arc<Stack>, gateway_name: String, ct: CancellationToken) -> Router {
+    let gw_stack = stack.clone();
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_sse_keep_alive(None)
+        .with_cancellation_token(ct);
+    let service: StreamableHttpService<Gateway, NeverSessionManager> = StreamableHttpService::new(
+        move || Ok(Gateway { stack: gw_stack.clone(), name: gateway_name.clone() }),
+        Arc::new(NeverSessionManager::default()),
+        config,
+    );
+    let mcp = Router::new()
+        .nest_service("/mcp", service)
+        .layer(middleware::from_fn_with_state(stack.clone(), gateway_auth));
+    Router::new()
+        .route("/realms/{pool}/.well-known/openid-configuration", get(openid_configuration))
+        .route("/realms/{pool}/.well-known/oauth-authorization-server", get(openid_configuration))
+        .route("/realms/{pool}/.well-known/jwks.json", get(jwks))
+        .route("/realms/{pool}/oauth2/token", post(token))
+        .route("/.well-known/oauth-protected-resource", get(gateway_metadata))
+        .route("/.well-known/oauth-protected-resource/mcp", get(gateway_metadata))
+        .route("/runtimes/{runtime}/invocations", any(runtime))
+        .route("/runtimes/{runtime}/invocations/.well-known/oauth-protected-resource", get(runtime_metadata))
+        .merge(mcp)
+        .with_state(stack)
+}
+
+fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": error, "error_description": description }))).into_response()
+}
+
+async fn realm(stack: &Stack, pool: &str) -> Option<Realm> {
+    stack.identities.read().await.realms.get(pool).cloned()
+}
+
+async fn openid_configuration(State(stack): State<Arc<Stack>>, Path(pool): Path<String>) -> Response {
+    let Some(r) = realm(&stack, &pool).await else {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "no such realm");
+    };
+    let issuer = plan::issuer_url(&stack.base_url, &r.id);
+    Json(serde_json::json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        "token_endpoint": plan::token_endpoint(&stack.base_url, &r.id),
+        "response_types_supported": ["token"],
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "subject_types_supported": ["public"],
+        "scopes_supported": [r.scope],
+    }))
+    .into_response()
+}
+
+async fn jwks(State(stack): State<Arc<Stack>>, Path(pool): Path<String>) -> Response {
+    if realm(&stack, &pool).await.is_none() {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "no such realm");
+    }
+    match stack.key().await {
+        Ok(key) => Json(key.jwks.clone()).into_response(),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    }
+}
+
+/// Compares secrets in time independent of where they first differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The client-credentials token endpoint (client_secret_basic or client_secret_post).
+async fn token(
+    State(stack): State<Arc<Stack>>,
+    Path(pool): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let Some(r) = realm(&stack, &pool).await else {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "no such realm");
+    };
+    let form: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(&body).unwrap_or_default();
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
+        .and_then(|b| base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b.trim()).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.split_once(':').map(|(i, p)| (decode_component(i), decode_component(p))));
+    let (id, secret) = match basic {
+        Some(pair) => pair,
+        None => match (form.get("client_id"), form.get("client_secret")) {
+            (Some(i), Some(s)) => (i.clone(), s.clone()),
+            _ => {
+                return json_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "client authentication is required",
+                );
+            }
+        },
+    };
+    if id != r.client_id || !same_secret(&secret, &r.client_secret) {
+        return json_error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret");
+    }
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        );
+    }
+    if let Some(scope) = form.get("scope").filter(|s| !s.trim().is_empty())
+        && scope.split_whitespace().any(|s| s != r.scope)
+    {
+        return json_error(StatusCode::BAD_REQUEST, "invalid_scope", "scope not allowed for this client");
+    }
+    let ttl = stack.plan.read().await.token_ttl_secs;
+    let key = match stack.key().await {
+        Ok(key) => key,
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    };
+    match key.mint(&plan::issuer_url(&stack.base_url, &r.id), &r.client_id, &r.scope, ttl) {
+        Ok(t) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(
+                serde_json::json!({ "access_token": t.expose(), "token_type": "Bearer", "expires_in": ttl }),
+            ),
+        )
+            .into_response(),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    }
+}
+
+fn decode_component(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+}
+
+/// The issuer a binding's authorizer trusts (its discovery URL without the well-known part).
+fn issuer_of(b: Option<&super::Binding>) -> Option<String> {
+    match &b?.authorizer {
+        mcpkit_plugin_api::Authorizer::Jwt { discovery_url, .. } => {
+            discovery_url.split("/.well-known/").next().map(str::to_string)
+        }
+        mcpkit_plugin_api::Authorizer::Iam => None,
+    }
+}
+
+async fn gateway_metadata(State(stack): State<Arc<Stack>>) -> Response {
+    let plan = stack.plan.read().await;
+    let auth = stack.auth.read().await;
+    let scopes =
+        auth.gateway.as_ref().and_then(|b| b.client.as_ref()).map(|c| c.scopes.clone()).unwrap_or_default();
+    Json(serde_json::json!({
+        "resource": plan.gateway_url(),
+        "authorization_servers": issuer_of(auth.gateway.as_ref()).into_iter().collect::<Vec<_>>(),
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": scopes,
+        "resource_name": format!("mcpkit local gateway {}", plan.gateway),
+    }))
+    .into_response()
+}
+
+async fn runtime_metadata(State(stack): State<Arc<Stack>>, Path(runtime): Path<String>) -> Response {
+    let servers = stack.servers.read().await;
+    let Some(slot) = servers.values().find(|s| s.plan.runtime == runtime) else {
+        return json_error(StatusCode::NOT_FOUND, "not_found", "no such runtime");
+    };
+    let auth = stack.auth.read().await;
+    Json(serde_json::json!({
+        "resource": plan::runtime_url(&stack.base_url, &runtime),
+        "authorization_servers": issuer_of(auth.servers.get(&slot.plan.name)).into_iter().collect::<Vec<_>>(),
+        "bearer_methods_supported": ["header"],
+    }))
+    .into_response()
+}
+
+fn unauthorized(metadata: &str, denied: &Denied) -> Response {
+    let challenge = match denied {
+        Denied::Missing => format!("Bearer resource_metadata=\"{metadata}\""),
+        Denied::Invalid(_) => format!("Bearer error=\"invalid_token\", resource_metadata=\"{metadata}\""),
+    };
+    let mut r = json_error(StatusCode::UNAUTHORIZED, "unauthorized", &denied.to_string());
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    r
+}
+
+/// Browsers may only talk to the gateway from a local page (DNS-rebinding defence).
+fn origin_allowed(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return true };
+    let host = origin.split("://").nth(1).unwrap_or_default();
+    let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+async fn gateway_auth(State(stack): State<Arc<Stack>>, req: Request, next: middleware::Next) -> Response {
+    if !origin_allowed(req.headers()) {
+        return json_error(StatusCode::FORBIDDEN, "forbidden", "origin not allowed");
+    }
+    let authorizer = stack.gateway_auth.read().await.clone();
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    match authorizer.authorize(header).await {
+        Ok(_) => next.run(req).await,
+        Err(denied) => {
+            if !matches!(denied, Denied::Missing) {
+                eprintln!("{} gateway refused a request: {denied}", stamp());
+            }
+            unauthorized(&format!("{}/.well-known/oauth-protected-resource/mcp", stack.base_url), &denied)
+        }
+    }
+}
+
+/// Headers that belong to one hop and are not forwarded.
+const HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "host",
+    "authorization",
+    "content-length",
+];
+
+async fn runtime(State(stack): State<Arc<Stack>>, Path(runtime): Path<String>, req: Request) -> Response {
+    let (authorizer, port, state) = {
+        let servers = stack.servers.read().await;
+        match servers.values().find(|s| s.plan.runtime == runtime) {
+            Some(s) => (s.authorizer.clone(), s.status.port, s.status.state),
+            None => return json_error(StatusCode::NOT_FOUND, "not_found", "no such runtime"),
+        }
+    };
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Err(denied) = authorizer.authorize(header).await {
+        let meta =
+            format!("{}/runtimes/{runtime}/invocations/.well-known/oauth-protected-resource", stack.base_url);
+        return unauthorized(&meta, &denied);
+    }
+    let Some(port) = port.filter(|_| state != ServerState::Stopped) else {
+        return json_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the runtime is not running");
+    };
+    let (parts, body) = req.into_parts();
+    let method =
+        reqwest::Method::from_bytes(parts.method.as_str().as_bytes()).unwrap_or(reqwest::Method::POST);
+    let http = match mcpkit_deploy::net::loopback() {
+        Ok(h) => h,
+        Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
+    };
+    let mut out = http.request(method, format!("http://127.0.0.1:{port}/mcp"));
+    for (k, v) in parts.headers.iter() {
+        if !HOP.contains(&k.as_str()) {
+            out = out.header(k.as_str(), v.as_bytes());
+        }
+    }
+    if parts.method != Method::GET && parts.method != Method::DELETE {
+        out = out.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+    }
+    let resp = match out.send().await {
+        Ok(r) => r,
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_GATEWAY,
+                "bad_gateway",
+                &format!("the runtime did not answer: {e}"),
+            );
+        }
+    };
+    let mut builder = Response::builder().status(resp.status().as_u16());
+    for (k, v) in resp.headers() {
+        if !HOP.contains(&k.as_str()) {
+            builder = builder.header(k.as_str(), v.as_bytes());
+        }
+    }
+    builder
+        .body(Body::from_stream(resp.bytes_stream()))
+        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+}

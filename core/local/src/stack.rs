@@ -1,0 +1,187 @@
+//! The running local stack, shared by the HTTP handlers and the server supervisors: the
+//! signing key and realms, one slot per server (its process, port, state, tools, authorizer
+//! and the gateway's upstream client), and the status file that reports all of it.
+
+use super::identity::{Identities, SigningKey};
+use super::paths::LocalPaths;
+use super::plan::{self, LocalPlan, ServerPlan, ServerState, ServerStatus, Status};
+use mcpkit_deploy::auth::jwt::{AuthorizerConfig, JwtAuthorizer};
+use mcpkit_deploy::auth::oauth::{ClientCredentials, Token, TokenSource};
+use mcpkit_deploy::mcp::{self, Lifecycle};
+use rmcp::model::Tool;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, RwLock};
+use tokio_util::sync::CancellationToken;
+
+/// The gateway's client for one runtime, renewed with its token.
+///
+/// The gateway reaches a runtime in-process, as the runtime endpoint would: every token it
+/// fetches for the runtime is first checked by the runtime's own authorizer, then the call goes
+/// straight to the server process. That keeps the auth flow of AWS (the gateway's
+/// client-credentials token, judged by the runtime's realm) without a second loopback HTTP hop
+/// on every call. The token itself is not passed on to the server.
+pub struct Upstream {
+    /// The server process's MCP endpoint; changes when the server restarts.
+    url: std::sync::Mutex<String>,
+    tokens: TokenSource,
+    authorizer: Arc<JwtAuthorizer>,
+    client: Mutex<Option<(Arc<mcp::Client>, Token)>>,
+}
+
+impl Upstream {
+    pub fn new(tokens: TokenSource, authorizer: Arc<JwtAuthorizer>) -> Self {
+        Upstream { url: std::sync::Mutex::new(String::new()), tokens, authorizer, client: Mutex::new(None) }
+    }
+
+    /// Points at a (re)started server process.
+    pub async fn set_port(&self, port: u16) {
+        *self.url.lock().expect("url lock") = format!("http://127.0.0.1:{port}/mcp");
+        self.reset().await;
+    }
+
+    /// A connected client whose token is not about to expire.
+    pub async fn client(&self) -> mcpkit_workspace::Result<Arc<mcp::Client>> {
+        let mut guard = self.client.lock().await;
+        if let Some((c, t)) = guard.as_ref()
+            && !t.expires_within(Duration::from_secs(300))
+            && !c.is_transport_closed()
+        {
+            return Ok(c.clone());
+        }
+        let token = self.tokens.token().await?;
+        let header = format!("Bearer {}", token.access_token.expose());
+        self.authorizer.authorize(Some(&header)).await.map_err(|d| {
+            mcpkit_workspace::Error::world(format!("the runtime refused the gateway's token: {d}"))
+        })?;
+        let url = self.url.lock().expect("url lock").clone();
+        let c = Arc::new(mcp::connect(&url, None, Lifecycle::Auto).await?);
+        *guard = Some((c.clone(), token));
+        Ok(c)
+    }
+
+    /// Drops the client (the server restarted, or a call failed in transport).
+    pub async fn reset(&self) {
+        *self.client.lock().await = None;
+    }
+}
+
+/// One server of the stack.
+pub struct ServerSlot {
+    pub plan: ServerPlan,
+    pub status: ServerStatus,
+    pub tools: Vec<Tool>,
+    pub authorizer: Arc<JwtAuthorizer>,
+    pub upstream: Arc<Upstream>,
+    pub cancel: CancellationToken,
+}
+
+pub struct Stack {
+    pub paths: LocalPaths,
+    pub plan: RwLock<LocalPlan>,
+    /// The issuer's signing key, made on first use when the workspace has none (see [`Stack::key`]).
+    pub key: tokio::sync::OnceCell<SigningKey>,
+    pub identities: RwLock<Identities>,
+    pub auth: RwLock<super::AuthFile>,
+    pub gateway_auth: RwLock<Arc<JwtAuthorizer>>,
+    pub servers: RwLock<BTreeMap<String, ServerSlot>>,
+    pub base_url: String,
+    /// Foreground (`mcpkit dev`): server output goes to our stdout, prefixed and coloured.
+    pub foreground: bool,
+}
+
+/// A JWT authorizer for a binding; a binding the local target cannot check gets an
+/// authorizer that refuses everything (deploy refuses such bindings before this point).
+pub fn binding_authorizer(b: Option<&super::Binding>) -> Arc<JwtAuthorizer> {
+    let config = b.and_then(|b| super::jwt_config(b).ok()).unwrap_or(AuthorizerConfig {
+        discovery_url: "http://127.0.0.1:0/no-authorizer".into(),
+        allowed_clients: vec!["nobody".into()],
+        allowed_audience: vec![],
+        allowed_scopes: vec![],
+    });
+    Arc::new(JwtAuthorizer::new(config))
+}
+
+impl Stack {
+    /// The issuer's signing key, read or generated on a blocking thread the first time it is
+    /// needed. A workspace's first deploy needs a new RSA key, and making one takes up to a
+    /// second of CPU: the supervisor starts it alongside the servers' Python start-up instead
+    /// of before it.
+    pub async fn key(&self) -> mcpkit_workspace::Result<&SigningKey> {
+        self.key
+            .get_or_try_init(|| async {
+                let path = self.paths.signing_key();
+                tokio::task::spawn_blocking(move || super::identity::signing_key(&path).map(|(k, _)| k))
+                    .await
+                    .map_err(|e| mcpkit_workspace::Error::world(format!("the key generator failed: {e}")))?
+            })
+            .await
+    }
+
+    /// A new slot for a server, not started yet.
+    pub async fn slot(&self, sp: &ServerPlan) -> ServerSlot {
+        let auth = self.auth.read().await;
+        let binding = auth.servers.get(&sp.name);
+        let creds = binding.and_then(|b| super::binding_client(b).ok()).unwrap_or(ClientCredentials {
+            token_endpoint: "http://127.0.0.1:0/no-client".into(),
+            client_id: String::new(),
+            client_secret: mcpkit_workspace::secret::Secret::new(""),
+            scope: String::new(),
+        });
+        let authorizer = binding_authorizer(binding);
+        let upstream = Upstream::new(TokenSource::new(creds), authorizer.clone());
+        ServerSlot {
+            plan: sp.clone(),
+            status: ServerStatus {
+                state: ServerState::Starting,
+                pid: None,
+                port: None,
+                tools: 0,
+                restarts: 0,
+                last_error: None,
+                hash: sp.hash.clone(),
+            },
+            tools: vec![],
+            authorizer,
+            upstream: Arc::new(upstream),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    /// Updates a server's status (if the slot is still the one with `hash`) and rewrites the
+    /// status file.
+    pub async fn update(&self, name: &str, hash: &str, f: impl FnOnce(&mut ServerSlot)) {
+        {
+            let mut servers = self.servers.write().await;
+            match servers.get_mut(name) {
+                Some(slot) if slot.plan.hash == hash => f(slot),
+                _ => return,
+            }
+        }
+        self.write_status().await;
+    }
+
+    pub async fn write_status(&self) {
+        let generation = self.plan.read().await.generation;
+        let port = self.plan.read().await.port;
+        let servers = self.servers.read().await;
+        let status = Status {
+            generation,
+            pid: std::process::id(),
+            start_time: super::process_start_time(std::process::id()).unwrap_or(0),
+            port,
+            servers: servers.iter().map(|(k, s)| (k.clone(), s.status.clone())).collect(),
+        };
+        if let Err(e) = plan::write_json(&self.paths.status(), &status) {
+            eprintln!("{} cannot write the status file: {e}", stamp());
+        }
+    }
+}
+
+/// A timestamp for log lines.
+pub fn stamp() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = now.as_secs();
+    format!("[{:02}:{:02}:{:02}]", (secs / 3600) % 24, (secs / 60) % 60, secs % 60)
+}
