@@ -38,8 +38,9 @@ pub trait Reporter: Sync {
 pub struct Silent;
 impl Reporter for Silent {}
 
-/// The credentials file (0600): everything a client needs to reach the gateway.
-#[derive(Debug, Serialize, serde::Deserialize)]
+/// The credentials file (0600): everything a client needs to reach the gateway. Its `Debug`
+/// shows neither the client secret nor the token.
+#[derive(Serialize, serde::Deserialize)]
 pub struct CredentialsFile {
     pub target: String,
     pub gateway: String,
@@ -51,6 +52,23 @@ pub struct CredentialsFile {
     pub scope: String,
     pub access_token: String,
     pub expires_at: u64,
+}
+
+impl std::fmt::Debug for CredentialsFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CredentialsFile")
+            .field("target", &self.target)
+            .field("gateway", &self.gateway)
+            .field("gateway_url", &self.gateway_url)
+            .field("token_endpoint", &self.token_endpoint)
+            .field("discovery_url", &self.discovery_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scope", &self.scope)
+            .field("access_token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// A single-threaded async runtime for the blocking operations that talk HTTP.
@@ -100,4 +118,39 @@ pub fn source_files(dir: &Path) -> Vec<PathBuf> {
 pub fn which(tool: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(tool)).find(|p| p.is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credentials_files_debug_hides_the_secret_and_the_token() {
+        let c = CredentialsFile {
+            target: "local".into(),
+            gateway: "g".into(),
+            gateway_url: "http://127.0.0.1:1/mcp".into(),
+            token_endpoint: "http://127.0.0.1:1/oauth2/token".into(),
+            discovery_url: "http://127.0.0.1:1/.well-known/openid-configuration".into(),
+            client_id: "client".into(),
+            client_secret: "the-client-secret".into(),
+            scope: "g-id/invoke".into(),
+            access_token: "eyJ.the-token.sig".into(),
+            expires_at: 1,
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("the-client-secret") && !shown.contains("the-token"), "{shown}");
+    }
+
+    #[test]
+    fn source_files_skip_caches_and_are_sorted() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("__pycache__")).unwrap();
+        std::fs::write(d.path().join("__pycache__/x.py"), "").unwrap();
+        std::fs::write(d.path().join("b.py"), "").unwrap();
+        std::fs::write(d.path().join("a.txt"), "").unwrap();
+        let names: Vec<String> =
+            source_files(d.path()).iter().map(|p| p.file_name().unwrap().to_string_lossy().into()).collect();
+        assert_eq!(names, ["a.txt", "b.py"]);
+    }
 }

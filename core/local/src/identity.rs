@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// One realm (the local counterpart of a Cognito user pool).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One realm (the local counterpart of a Cognito user pool). Its `Debug` hides the secret.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct Realm {
     /// Like a Cognito pool id (`local_AbC123xyz`): it is in the issuer URL. Realms are keyed
     /// by id, not name, so a gateway and a server of the same name never share one.
@@ -32,6 +32,22 @@ pub struct Realm {
     pub client_id: String,
     /// Kept in plain text only in this 0600 file.
     pub client_secret: String,
+}
+
+impl std::fmt::Debug for Realm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Realm")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("resource", &self.resource)
+            .field("pool", &self.pool)
+            .field("resource_server", &self.resource_server)
+            .field("scope", &self.scope)
+            .field("client_name", &self.client_name)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Realm {

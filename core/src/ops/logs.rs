@@ -32,7 +32,9 @@ pub fn files(ws: &Workspace, server: Option<&str>) -> Result<Vec<(String, PathBu
 pub fn show(files: &[(String, PathBuf)], follow: bool, out: &mut dyn Write) -> Result<()> {
     let prefix = files.len() > 1;
     let mut offsets = vec![0u64; files.len()];
-    let mut partial = vec![String::new(); files.len()];
+    // Bytes, not text: a server may log anything, and a line that is not UTF-8 is shown with
+    // replacement characters instead of stopping its file.
+    let mut partial = vec![Vec::<u8>::new(); files.len()];
     loop {
         for (i, (label, path)) in files.iter().enumerate() {
             let Ok(mut f) = std::fs::File::open(path) else { continue };
@@ -43,13 +45,13 @@ pub fn show(files: &[(String, PathBuf)], follow: bool, out: &mut dyn Write) -> R
             if f.seek(SeekFrom::Start(offsets[i])).is_err() {
                 continue;
             }
-            let mut buf = String::new();
-            let n = f.read_to_string(&mut buf).unwrap_or(0);
+            let mut buf = Vec::new();
+            let n = f.read_to_end(&mut buf).unwrap_or(0);
             offsets[i] += n as u64;
-            partial[i].push_str(&buf);
-            while let Some(pos) = partial[i].find('\n') {
-                let line: String = partial[i].drain(..=pos).collect();
-                let line = line.trim_end_matches('\n');
+            partial[i].extend_from_slice(&buf);
+            while let Some(pos) = partial[i].iter().position(|b| *b == b'\n') {
+                let raw: Vec<u8> = partial[i].drain(..=pos).collect();
+                let line = String::from_utf8_lossy(&raw[..raw.len() - 1]);
                 let r = if prefix { writeln!(out, "{label:>12} | {line}") } else { writeln!(out, "{line}") };
                 r.map_err(|e| Error::world(format!("cannot write: {e}")))?;
             }
@@ -59,5 +61,27 @@ pub fn show(files: &[(String, PathBuf)], follow: bool, out: &mut dyn Write) -> R
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A line that is not UTF-8 is shown (with replacement characters), and the lines after it
+    /// and the other files go on printing.
+    #[test]
+    fn a_line_that_is_not_utf8_does_not_stop_its_file() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a.log");
+        let b = d.path().join("b.log");
+        std::fs::write(&a, b"first\nbad \xff\xfe bytes\nlast\n").unwrap();
+        std::fs::write(&b, b"other\n").unwrap();
+        let mut out = Vec::new();
+        show(&[("a".into(), a), ("b".into(), b)], false, &mut out).unwrap();
+        let out = String::from_utf8(out).unwrap();
+        for want in ["a | first", "a | bad \u{fffd}\u{fffd} bytes", "a | last", "b | other"] {
+            assert!(out.contains(want), "{want:?} missing from {out:?}");
+        }
     }
 }

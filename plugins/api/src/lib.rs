@@ -102,14 +102,26 @@ pub enum Authorizer {
     Iam,
 }
 
-/// OAuth2 client credentials for reaching the protected resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// OAuth2 client credentials for reaching the protected resource. Its `Debug` never shows
+/// the secret (a plugin's log line or panic message must not leak it).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
     pub client_id: String,
     pub client_secret: String,
     pub token_endpoint: String,
     #[serde(default)]
     pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("token_endpoint", &self.token_endpoint)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -195,5 +207,22 @@ pub fn config_str<'a>(
         Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s),
         Some(_) => Err(PluginError::input(format!("setting `{key}` must be a non-empty string"))),
         None => Err(PluginError::input(format!("setting `{key}` is required"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clients_debug_hides_its_secret() {
+        let c = Client {
+            client_id: "id".into(),
+            client_secret: "s3cr3t-value".into(),
+            token_endpoint: "https://idp/token".into(),
+            scopes: vec![],
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t-value") && shown.contains("<redacted>"), "{shown}");
     }
 }
