@@ -30,7 +30,7 @@ pub fn exec(cmd: Command, p: &Printer) -> Result<ExitStatus> {
         Command::Policy { roles, account, region, profile, workspace: w, json } => {
             let ws = workspace(&w)?;
             let settings = mcpkit_core::aws::sdk::Settings { region, profile };
-            let r = mcpkit_core::aws::target::policy(&ws, &settings, account)?;
+            let r = mcpkit_core::aws::commands::policy(&ws, &settings, account)?;
             if json {
                 p.json(&r);
             } else if roles {

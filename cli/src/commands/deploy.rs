@@ -18,66 +18,59 @@ pub struct Args {
     #[arg(long)]
     pub test_user: bool,
     /// How many resources to create or update at once (AWS target).
-    #[arg(short, long, value_name = "N", default_value_t = mcpkit_core::aws::target::CONCURRENCY)]
+    #[arg(short, long, value_name = "N", default_value_t = mcpkit_core::aws::commands::CONCURRENCY)]
     pub jobs: usize,
 }
 
 pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
     let ws = workspace(&a.common.workspace)?;
-    if a.common.target == args::Target::Aws {
-        return deploy_aws(&ws, &a, p);
-    }
     let exe = std::env::current_exe().map_err(|e| Error::world(format!("cannot find mcpkit itself: {e}")))?;
-    let progress = crate::progress::Progress::new(p.quiet() || a.common.json);
-    let opts = mcpkit_core::local::DeployOptions {
+    let progress = crate::progress::Progress::new(p.quiet() || a.common.json).verbose(p.verbose());
+    let opts = ops::lifecycle::DeployOptions {
         exe,
-        reporter: &progress,
         timeout: std::time::Duration::from_secs(a.timeout),
+        dry_run: a.dry_run,
+        test_user: a.test_user,
+        jobs: a.jobs,
+        reporter: &progress,
     };
-    let r = mcpkit_core::local::deploy(&ws, &opts)?;
+    let deployed = ops::lifecycle::deploy(&ws, &target(&a.common), &opts)?;
     if a.common.json {
-        p.json(&r);
-    } else {
-        if r.changed {
-            for act in &r.actions {
-                p.detail(format!("  {} {}", act.action, act.resource));
-            }
-        } else {
-            p.line("No changes: the local stack is up to date.");
-        }
-        for s in &r.servers {
-            let state = format!("{:?}", s.state).to_lowercase();
-            p.line(format!("  {:<20} {state} ({} tools)  {}", s.name, s.tools, s.runtime_url));
-        }
-        p.line("");
-        p.line("Gateway URL: ".to_string() + &r.gateway_url);
-        p.line(format!("User Pool ID: {}", r.user_pool));
-        p.line(format!("Token endpoint: {}", r.token_endpoint));
-        p.line(format!("Client ID: {}", r.client_id));
-        p.line(format!("Client Secret: {}", r.client_secret));
-        p.line(format!("Access Token: {}", r.access_token));
-        p.line(format!("Credentials: {} (mode 0600)", r.credentials_file.display()));
-        p.line(format!("Tools: {}", r.tools.len()));
+        p.json(&deployed);
+        return Ok(ExitStatus::Success);
+    }
+    match deployed {
+        ops::lifecycle::Deployed::Local(r) => local(&r, p),
+        ops::lifecycle::Deployed::Aws(r) => aws(&r, p),
     }
     Ok(ExitStatus::Success)
 }
 
-fn deploy_aws(ws: &Workspace, a: &Args, p: &Printer) -> Result<ExitStatus> {
-    use mcpkit_core::engine::Action;
-    let progress = crate::progress::Progress::new(p.quiet() || a.common.json).verbose(p.verbose());
-    let opts = mcpkit_core::aws::target::Options {
-        settings: aws_settings(&a.common),
-        dry_run: a.dry_run,
-        jobs: a.jobs,
-        test_user: a.test_user,
-        reporter: &progress,
-        waits: Default::default(),
-    };
-    let r = mcpkit_core::aws::target::deploy(ws, &opts)?;
-    if a.common.json {
-        p.json(&r);
-        return Ok(ExitStatus::Success);
+fn local(r: &mcpkit_core::local::DeployReport, p: &Printer) {
+    if r.changed {
+        for act in &r.actions {
+            p.detail(format!("  {} {}", act.action, act.resource));
+        }
+    } else {
+        p.line("No changes: the local stack is up to date.");
     }
+    for s in &r.servers {
+        let state = format!("{:?}", s.state).to_lowercase();
+        p.line(format!("  {:<20} {state} ({} tools)  {}", s.name, s.tools, s.runtime_url));
+    }
+    p.line("");
+    p.line("Gateway URL: ".to_string() + &r.gateway_url);
+    p.line(format!("User Pool ID: {}", r.user_pool));
+    p.line(format!("Token endpoint: {}", r.token_endpoint));
+    p.line(format!("Client ID: {}", r.client_id));
+    p.line(format!("Client Secret: {}", r.client_secret));
+    p.line(format!("Access Token: {}", r.access_token));
+    p.line(format!("Credentials: {} (mode 0600)", r.credentials_file.display()));
+    p.line(format!("Tools: {}", r.tools.len()));
+}
+
+fn aws(r: &mcpkit_core::aws::commands::DeployReport, p: &Printer) {
+    use mcpkit_core::engine::Action;
     let count = |act: Action| r.steps.iter().filter(|s| s.action == act).count();
     if r.dry_run {
         for s in r.steps.iter().filter(|s| s.action != Action::Noop || p.verbose()) {
@@ -97,7 +90,7 @@ fn deploy_aws(ws: &Workspace, a: &Args, p: &Printer) -> Result<ExitStatus> {
             count(Action::Delete),
             count(Action::Noop)
         ));
-        return Ok(ExitStatus::Success);
+        return;
     }
     if r.applied.is_empty() {
         p.line(format!("No changes: the AWS stack in {} is up to date.", r.region));
@@ -133,5 +126,4 @@ fn deploy_aws(ws: &Workspace, a: &Args, p: &Printer) -> Result<ExitStatus> {
     if let Some(u) = &r.test_user {
         p.line(format!("Test user: {u} (password from COGNITO_PASSWORD; not shown)"));
     }
-    Ok(ExitStatus::Success)
 }

@@ -29,8 +29,8 @@ use std::path::PathBuf;
 
 /// What every command file needs.
 pub(crate) mod prelude {
-    pub use super::{ExitStatus, aws_settings, cwd, target, target_name, workspace};
-    pub(crate) use crate::args::{self, TargetArgs, TemplateDirArg, WorkspaceArg};
+    pub use super::{ExitStatus, cwd, target, target_name, workspace};
+    pub(crate) use crate::args::{TargetArgs, TemplateDirArg, WorkspaceArg};
     pub use crate::print::Printer;
     pub use clap::{Args, Subcommand};
     pub use mcpkit_core::{Error, Result, Workspace, ops};
@@ -151,9 +151,9 @@ pub fn aws_settings(a: &TargetArgs) -> mcpkit_core::aws::sdk::Settings {
     mcpkit_core::aws::sdk::Settings { region: a.region.clone(), profile: a.profile.clone() }
 }
 
-pub fn target(a: &TargetArgs) -> ops::target::Target {
+pub fn target(a: &TargetArgs) -> ops::target::DeployTarget {
     match a.target {
-        args::Target::Local => ops::target::Target::Local,
-        args::Target::Aws => ops::target::Target::Aws(aws_settings(a)),
+        args::Target::Local => ops::target::DeployTarget::Local,
+        args::Target::Aws => ops::target::DeployTarget::Aws(aws_settings(a)),
     }
 }

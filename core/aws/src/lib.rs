@@ -4,10 +4,10 @@
 
 pub mod artifact;
 pub mod cloud;
+pub mod commands;
 pub mod policy;
 pub mod sdk;
 pub mod sigv4;
-pub mod target;
 
 use mcpkit_engine::{Desired, Key};
 use mcpkit_workspace::error::{Error, Problem, Result};

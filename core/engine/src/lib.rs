@@ -1,12 +1,12 @@
 //! The deploy engine: resources, dependencies, recorded state, a plan, and a concurrent apply.
 //!
-//! It knows nothing of the cloud it drives. A [`Target`] performs the steps (create, read,
+//! It knows nothing of the cloud it drives. A [`Cloud`] performs the steps (create, read,
 //! update, delete) for each kind of resource; the engine decides what to do and in which
 //! order, runs independent steps concurrently, and records what exists in a [`State`] that is
 //! written after every step, so an interrupted deploy resumes where it stopped:
 //!
 //! - before a create, the intent is recorded (`Pending`); a crash between the API call and the
-//!   record is found on the next run by [`Target::read`] (by name and mcpkit's tags), and the
+//!   record is found on the next run by [`Cloud::read`] (by name and mcpkit's tags), and the
 //!   resource is adopted rather than created twice;
 //! - a recorded resource that is gone (deleted in the console) is created again;
 //! - an unchanged resource is left alone: an unchanged re-deploy makes no mutating call;
@@ -78,7 +78,7 @@ pub type Inputs = BTreeMap<Key, Live>;
 
 /// Performs steps on one cloud. Errors are messages for the user; `retryable` errors are for
 /// the target's own retry loop (the engine does not retry).
-pub trait Target: Sync {
+pub trait Cloud: Sync {
     /// Finds a resource: by its recorded id when there is one, else by name (and mcpkit's
     /// tags). `None`: it does not exist.
     /// `inputs` are the dependencies' outputs when known (on a create; empty on a refresh, where
@@ -183,7 +183,7 @@ pub fn inputs_hash(inputs: &Inputs) -> String {
 }
 
 /// Compares desired resources with what the state and the live API say.
-/// `live` holds what [`Target::read`] found for every recorded resource (`None`: gone).
+/// `live` holds what [`Cloud::read`] found for every recorded resource (`None`: gone).
 pub fn plan(
     desired: &[Desired],
     state: &State,
@@ -234,7 +234,7 @@ pub fn plan(
 /// Reads every recorded resource from the live API (concurrently). Pending records are left
 /// out: the plan creates them again, and the create looks for them first, with the
 /// dependencies' outputs at hand.
-pub async fn refresh<T: Target>(
+pub async fn refresh<T: Cloud>(
     target: &T,
     state: &State,
 ) -> mcpkit_workspace::Result<BTreeMap<Key, Option<Live>>> {
@@ -262,7 +262,7 @@ impl Observer for Quiet {}
 /// Applies a plan: every step as soon as its dependencies are done, up to `concurrency` at a
 /// time, recording the state after each. Stops starting new steps at the first failure, lets
 /// the running ones finish, and returns that failure; the state on disk is then what exists.
-pub async fn apply<T: Target>(
+pub async fn apply<T: Cloud>(
     target: &T,
     desired: &[Desired],
     plan: &Plan,
@@ -382,7 +382,7 @@ pub async fn apply<T: Target>(
 /// Deletes everything recorded, dependents first, recording each deletion; resumable. A
 /// pending resource (its create was interrupted) is looked for first, through what it
 /// depends on, and deleted when it exists.
-pub async fn destroy<T: Target>(
+pub async fn destroy<T: Cloud>(
     target: &T,
     store: &StateStore,
     state: &mut State,

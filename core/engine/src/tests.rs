@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 /// A cloud in memory. `crash_at`: the n-th mutating call (1-based) takes effect and then
 /// reports failure, like a process killed between the API call and writing the state.
 #[derive(Default)]
-struct Cloud {
+struct MemoryCloud {
     live: Mutex<BTreeMap<Key, (Live, serde_json::Value)>>,
     mutations: AtomicUsize,
     log: Mutex<Vec<String>>,
@@ -19,7 +19,7 @@ struct Cloud {
     max_in_flight: AtomicUsize,
 }
 
-impl Cloud {
+impl MemoryCloud {
     fn mutate(&self, what: String) -> mcpkit_workspace::Result<usize> {
         let n = self.mutations.fetch_add(1, Ordering::SeqCst) + 1;
         self.log.lock().unwrap().push(what);
@@ -40,7 +40,7 @@ impl Cloud {
     }
 }
 
-impl Target for Cloud {
+impl Cloud for MemoryCloud {
     async fn read(
         &self,
         key: &Key,
@@ -119,7 +119,11 @@ fn topology(servers: usize) -> Vec<Desired> {
     v
 }
 
-async fn deploy(cloud: &Cloud, desired: &[Desired], store: &StateStore) -> mcpkit_workspace::Result<Plan> {
+async fn deploy(
+    cloud: &MemoryCloud,
+    desired: &[Desired],
+    store: &StateStore,
+) -> mcpkit_workspace::Result<Plan> {
     let mut state = store.load()?;
     let live = refresh(cloud, &state).await?;
     let p = plan(desired, &state, &live)?;
@@ -135,7 +139,7 @@ fn store() -> (tempfile::TempDir, StateStore) {
 
 #[tokio::test]
 async fn deploys_in_dependency_order_then_does_nothing() {
-    let cloud = Cloud::default();
+    let cloud = MemoryCloud::default();
     let (_d, store) = store();
     let desired = topology(3);
     deploy(&cloud, &desired, &store).await.unwrap();
@@ -156,10 +160,10 @@ async fn a_crash_after_any_call_converges_on_the_next_run_and_destroys_clean() {
     let desired = topology(2);
     let total = desired.len();
     for k in 1..=total {
-        let cloud = Cloud { crash_at: Some(k), ..Default::default() };
+        let cloud = MemoryCloud { crash_at: Some(k), ..Default::default() };
         let (_d, store) = store();
         assert!(deploy(&cloud, &desired, &store).await.is_err(), "call {k} should crash");
-        let cloud = Cloud {
+        let cloud = MemoryCloud {
             crash_at: None,
             live: Mutex::new(cloud.live.into_inner().unwrap()),
             ..Default::default()
@@ -183,10 +187,10 @@ async fn a_crash_after_any_call_converges_on_the_next_run_and_destroys_clean() {
 async fn a_crash_during_destroy_resumes() {
     let desired = topology(2);
     let (_d, store) = store();
-    let cloud = Cloud::default();
+    let cloud = MemoryCloud::default();
     deploy(&cloud, &desired, &store).await.unwrap();
     let done = cloud.mutations.load(Ordering::SeqCst);
-    let cloud = Cloud {
+    let cloud = MemoryCloud {
         crash_at: Some(done + 3),
         live: Mutex::new(cloud.live.into_inner().unwrap()),
         mutations: AtomicUsize::new(done),
@@ -201,7 +205,7 @@ async fn a_crash_during_destroy_resumes() {
 
 #[tokio::test]
 async fn what_was_deleted_out_of_band_is_created_again() {
-    let cloud = Cloud::default();
+    let cloud = MemoryCloud::default();
     let (_d, store) = store();
     let desired = topology(1);
     deploy(&cloud, &desired, &store).await.unwrap();
@@ -216,7 +220,7 @@ async fn what_was_deleted_out_of_band_is_created_again() {
 
 #[tokio::test]
 async fn a_changed_configuration_is_an_update_of_that_resource_only() {
-    let cloud = Cloud::default();
+    let cloud = MemoryCloud::default();
     let (_d, store) = store();
     let mut desired = topology(2);
     deploy(&cloud, &desired, &store).await.unwrap();
@@ -229,7 +233,7 @@ async fn a_changed_configuration_is_an_update_of_that_resource_only() {
 
 #[tokio::test]
 async fn independent_resources_are_created_concurrently() {
-    let cloud = Cloud { delay: Duration::from_millis(50), ..Default::default() };
+    let cloud = MemoryCloud { delay: Duration::from_millis(50), ..Default::default() };
     let (_d, store) = store();
     let desired = topology(6);
     let start = Instant::now();
@@ -246,7 +250,7 @@ async fn independent_resources_are_created_concurrently() {
 
 #[tokio::test]
 async fn removed_resources_are_deleted_dependents_first() {
-    let cloud = Cloud::default();
+    let cloud = MemoryCloud::default();
     let (_d, store) = store();
     deploy(&cloud, &topology(2), &store).await.unwrap();
     cloud.log.lock().unwrap().clear();

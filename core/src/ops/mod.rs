@@ -3,6 +3,7 @@
 
 pub mod add_server;
 pub mod import;
+pub mod lifecycle;
 pub mod logs;
 pub mod new;
 pub mod plugin;

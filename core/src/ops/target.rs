@@ -8,7 +8,7 @@ use crate::secret::Secret;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default)]
-pub enum Target {
+pub enum DeployTarget {
     #[default]
     Local,
     /// AgentCore, in the region and as the profile given (or configured).
@@ -16,10 +16,10 @@ pub enum Target {
 }
 
 /// The gateway's URL and a fresh access token for it.
-pub fn gateway_token(ws: &Workspace, target: &Target) -> Result<(String, Secret)> {
+pub fn gateway_token(ws: &Workspace, target: &DeployTarget) -> Result<(String, Secret)> {
     match target {
-        Target::Local => crate::local::token(ws),
-        Target::Aws(settings) => crate::aws::target::token(ws, settings),
+        DeployTarget::Local => crate::local::token(ws),
+        DeployTarget::Aws(settings) => crate::aws::commands::token(ws, settings),
     }
 }
 
@@ -32,9 +32,11 @@ enum Access {
 }
 
 /// The AWS settings of the target when its gateway authenticates callers with AWS IAM.
-fn iam_gateway<'a>(ws: &Workspace, target: &'a Target) -> Option<&'a crate::aws::sdk::Settings> {
+fn iam_gateway<'a>(ws: &Workspace, target: &'a DeployTarget) -> Option<&'a crate::aws::sdk::Settings> {
     match target {
-        Target::Aws(settings) if crate::aws::leg(&ws.manifest().gateway.auth) == crate::aws::Leg::Iam => {
+        DeployTarget::Aws(settings)
+            if crate::aws::leg(&ws.manifest().gateway.auth) == crate::aws::Leg::Iam =>
+        {
             Some(settings)
         }
         _ => None,
@@ -42,7 +44,7 @@ fn iam_gateway<'a>(ws: &Workspace, target: &'a Target) -> Option<&'a crate::aws:
 }
 
 /// What connecting needs that must be had outside the async runtime (a bearer token).
-fn access(ws: &Workspace, target: &Target) -> Result<Access> {
+fn access(ws: &Workspace, target: &DeployTarget) -> Result<Access> {
     match iam_gateway(ws, target) {
         Some(settings) => Ok(Access::SigV4(settings.clone())),
         None => {
@@ -58,14 +60,14 @@ async fn open(ws: &Workspace, access: &Access) -> Result<crate::mcp::Client> {
     match access {
         Access::Bearer(url, token) => crate::mcp::connect(url, Some(token), lifecycle).await,
         Access::SigV4(settings) => {
-            let (url, aws) = crate::aws::target::gateway_url(ws, settings).await?;
+            let (url, aws) = crate::aws::commands::gateway_url(ws, settings).await?;
             crate::aws::sigv4::connect(&url, &aws, lifecycle).await
         }
     }
 }
 
 /// The deployed gateway's tools, as the gateway describes them.
-pub fn tools(ws: &Workspace, target: &Target) -> Result<Vec<rmcp::model::Tool>> {
+pub fn tools(ws: &Workspace, target: &DeployTarget) -> Result<Vec<rmcp::model::Tool>> {
     let access = access(ws, target)?;
     runtime()?.block_on(async {
         let c = open(ws, &access).await?;
@@ -76,7 +78,12 @@ pub fn tools(ws: &Workspace, target: &Target) -> Result<Vec<rmcp::model::Tool>> 
 }
 
 /// Calls a tool through the deployed gateway. `args` is a JSON object.
-pub fn call(ws: &Workspace, target: &Target, tool: &str, args: &str) -> Result<rmcp::model::CallToolResult> {
+pub fn call(
+    ws: &Workspace,
+    target: &DeployTarget,
+    tool: &str,
+    args: &str,
+) -> Result<rmcp::model::CallToolResult> {
     let args: serde_json::Value = serde_json::from_str(args).map_err(|e| {
         Error::input(
             Problem::new(format!("not valid JSON: {e}"))
@@ -132,7 +139,7 @@ pub struct ClientConfig {
     pub note: String,
 }
 
-pub fn connect(ws: &Workspace, target: &Target, client: McpClient) -> Result<ClientConfig> {
+pub fn connect(ws: &Workspace, target: &DeployTarget, client: McpClient) -> Result<ClientConfig> {
     if iam_gateway(ws, target).is_some() {
         return Err(Error::input(
             Problem::new(

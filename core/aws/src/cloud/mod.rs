@@ -1,4 +1,4 @@
-//! The AWS cloud the deploy engine drives: one [`Target`] whose steps are SDK calls, a module
+//! The AWS cloud the deploy engine drives: one [`Cloud`] whose steps are SDK calls, a module
 //! per service family. Every resource mcpkit makes carries its tags (`mcpkit:project`,
 //! `mcpkit:resource`) or lives inside one that does (a pool's clients, a gateway's targets),
 //! so a resource found by name but missing from the state is adopted only when it is this
@@ -20,7 +20,7 @@ use super::artifact::Spec;
 use super::kind;
 use super::sdk::Aws;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use mcpkit_engine::{Desired, Inputs, Key, Live, Record, Target};
+use mcpkit_engine::{Cloud, Desired, Inputs, Key, Live, Record};
 use mcpkit_workspace::error::{Error, Problem, Result};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -217,7 +217,7 @@ fn built<T>(r: std::result::Result<T, aws_smithy_types::error::operation::BuildE
     r.map_err(|e| Error::world(format!("internal: incomplete AWS request: {e}")))
 }
 
-impl Target for AwsCloud {
+impl Cloud for AwsCloud {
     async fn read(&self, key: &Key, recorded: Option<&Record>, inputs: &Inputs) -> Result<Option<Live>> {
         match key.kind.as_str() {
             kind::ROLE => self.role_read(key, recorded).await,
