@@ -8,12 +8,13 @@
 
 use super::artifact;
 use super::cloud::{AwsCloud, Waits};
+use super::resources::{self as res, ClientOut, DomainOut, GatewayOut, Outputs, PoolOut};
 use super::sdk::{self, Aws, Settings};
 use super::{Context, Leg, kind, leg, policy};
 use mcpkit_deploy::auth::oauth::{self, ClientCredentials};
 use mcpkit_deploy::paths::LocalPaths;
 use mcpkit_deploy::{CredentialsFile, Reporter};
-use mcpkit_engine::{self as engine, Action, Key, Live, Observer, Plan, State, StateStore, Step};
+use mcpkit_engine::{self as engine, Action, Key, Observer, Plan, State, StateStore, Step};
 use mcpkit_workspace::error::{Error, Problem, Result};
 use mcpkit_workspace::manifest::Workspace;
 use mcpkit_workspace::names;
@@ -265,16 +266,16 @@ pub fn policy(ws: &Workspace, given: &Settings, account: Option<String>) -> Resu
     Ok(PolicyReport { account, region, deployer: policy::deployer(&scope, &desired), roles })
 }
 
-/// The recorded resource `kind:name`.
-fn recorded(state: &State, kind: &str, name: &str) -> Result<Live> {
-    state
-        .get(&Key::new(kind, name))
-        .filter(|r| !r.id.is_empty())
-        .map(|r| Live { id: r.id.clone(), outputs: r.outputs.clone() })
-        .ok_or_else(|| {
-            Error::world(format!("{kind} {name} is not deployed"))
-                .with_hint("run `mcpkit deploy --target aws`")
-        })
+/// What the state records of the resource `key`, typed by its kind.
+fn recorded<T: Outputs>(state: &State, key: &Key) -> Result<T> {
+    res::recorded(state.get(key))?.ok_or_else(|| {
+        Error::world(format!("{key} is not deployed")).with_hint("run `mcpkit deploy --target aws`")
+    })
+}
+
+/// The gateway's record.
+fn gateway_of(state: &State, gateway: &str) -> Result<GatewayOut> {
+    recorded(state, &Key::new(kind::GATEWAY, gateway))
 }
 
 /// The gateway's client credentials (Cognito inbound), with the token endpoint from the pool's
@@ -282,22 +283,20 @@ fn recorded(state: &State, kind: &str, name: &str) -> Result<Live> {
 async fn gateway_client(aws: &Aws, state: &State, gateway: &str) -> Result<(ClientCredentials, String)> {
     let g = names::gateway(gateway);
     let (pool, client, domain) = super::gateway_chain(gateway);
-    let pool = recorded(state, &pool.kind, &pool.name)?;
-    let client = recorded(state, &client.kind, &client.name)?;
-    let domain = recorded(state, &domain.kind, &domain.name)?;
+    let pool: PoolOut = recorded(state, &pool)?;
+    let client: ClientOut = recorded(state, &client)?;
+    let domain: DomainOut = recorded(state, &domain)?;
     let secret = super::cloud::client_secret(aws, &client).await?;
-    let discovery_url = pool.outputs["discovery_url"].as_str().unwrap_or_default().to_string();
-    let announced = oauth::discover(&discovery_url).await.ok().and_then(|d| d.token_endpoint);
-    let token_endpoint =
-        announced.or_else(|| domain.outputs["token_endpoint"].as_str().map(String::from)).unwrap_or_default();
+    let announced = oauth::discover(&pool.discovery_url).await.ok().and_then(|d| d.token_endpoint);
+    let token_endpoint = announced.unwrap_or(domain.token_endpoint);
     Ok((
         ClientCredentials {
             token_endpoint,
-            client_id: client.id.clone(),
+            client_id: client.client_id.clone(),
             client_secret: secret,
             scope: g.scope,
         },
-        pool.id,
+        pool.pool_id,
     ))
 }
 
@@ -321,8 +320,7 @@ async fn fetch_token(creds: &ClientCredentials) -> Result<oauth::Token> {
 async fn connection(ws: &Workspace, aws: &Aws, state: &State, write: bool) -> Result<Connection> {
     let m = ws.manifest();
     let gateway = names::gateway(&m.gateway.name).gateway;
-    let gw = recorded(state, kind::GATEWAY, &gateway)?;
-    let gateway_url = gw.outputs["url"].as_str().unwrap_or_default().to_string();
+    let gateway_url = gateway_of(state, &gateway)?.url;
     let credentials_file = LocalPaths::new(ws.root()).credentials("aws", &gateway);
     if leg(&m.gateway.auth) == Leg::Iam {
         if write {
@@ -351,13 +349,13 @@ async fn connection(ws: &Workspace, aws: &Aws, state: &State, write: bool) -> Re
     let token = fetch_token(&creds).await?;
     if write {
         let pool = super::gateway_chain(&gateway).0;
-        let pool = recorded(state, &pool.kind, &pool.name)?;
+        let pool: PoolOut = recorded(state, &pool)?;
         let file = CredentialsFile {
             target: "aws".into(),
             gateway: gateway.clone(),
             gateway_url: gateway_url.clone(),
             token_endpoint: creds.token_endpoint.clone(),
-            discovery_url: pool.outputs["discovery_url"].as_str().unwrap_or_default().to_string(),
+            discovery_url: pool.discovery_url.clone(),
             client_id: creds.client_id.clone(),
             client_secret: creds.client_secret.expose().to_string(),
             scope: creds.scope.clone(),
@@ -413,11 +411,11 @@ async fn test_user(ws: &Workspace, aws: &Aws, state: &State) -> Result<String> {
     let (username, temporary, permanent) = (get(u, du), Secret::new(get(t, dt)), Secret::new(get(p, dp)));
     let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
     let pool = super::gateway_chain(&gateway).0;
-    let pool = recorded(state, &pool.kind, &pool.name)?;
+    let pool: PoolOut = recorded(state, &pool)?;
     let created = aws
         .cognito
         .admin_create_user()
-        .user_pool_id(&pool.id)
+        .user_pool_id(&pool.pool_id)
         .username(&username)
         .temporary_password(temporary.expose())
         .message_action(aws_sdk_cognitoidentityprovider::types::MessageActionType::Suppress)
@@ -431,7 +429,7 @@ async fn test_user(ws: &Workspace, aws: &Aws, state: &State) -> Result<String> {
     }
     aws.cognito
         .admin_set_user_password()
-        .user_pool_id(&pool.id)
+        .user_pool_id(&pool.pool_id)
         .username(&username)
         .password(permanent.expose())
         .permanent(true)
@@ -470,10 +468,10 @@ pub fn token(ws: &Workspace, given: &Settings) -> Result<(String, Secret)> {
                     .field("gateway.auth"),
             ));
         }
-        let gw = recorded(&state, kind::GATEWAY, &gateway)?;
+        let gw = gateway_of(&state, &gateway)?;
         let (creds, _) = gateway_client(&aws, &state, &gateway).await?;
         let token = fetch_token(&creds).await?;
-        Ok((gw.outputs["url"].as_str().unwrap_or_default().to_string(), token.access_token))
+        Ok((gw.url, token.access_token))
     })
 }
 
@@ -533,9 +531,7 @@ pub fn status(ws: &Workspace, given: &Settings) -> Result<StatusReport> {
         let cloud = AwsCloud::new(ws, aws, BTreeMap::new(), Waits::default());
         let live = engine::refresh(&cloud, &state).await?;
         let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
-        let gateway_url = recorded(&state, kind::GATEWAY, &gateway)
-            .ok()
-            .and_then(|g| g.outputs["url"].as_str().map(String::from));
+        let gateway_url = gateway_of(&state, &gateway).ok().map(|g| g.url);
         let mut records: Vec<_> = state.records().collect();
         records.sort_by_key(|r| r.order);
         let resources = records
@@ -560,8 +556,7 @@ pub fn status(ws: &Workspace, given: &Settings) -> Result<StatusReport> {
 pub async fn gateway_url(ws: &Workspace, given: &Settings) -> Result<(String, Aws)> {
     let (aws, state) = deployed(ws, given).await?;
     let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
-    let gw = recorded(&state, kind::GATEWAY, &gateway)?;
-    let url = gw.outputs["url"].as_str().unwrap_or_default().to_string();
+    let url = gateway_of(&state, &gateway)?.url;
     if url.is_empty() {
         return Err(Error::world(format!("{} {gateway} has no recorded URL", kind::GATEWAY))
             .with_hint("run `mcpkit deploy --target aws`"));

@@ -6,6 +6,7 @@ pub mod artifact;
 pub mod cloud;
 pub mod commands;
 pub mod policy;
+pub mod resources;
 pub mod sdk;
 pub mod sigv4;
 
@@ -13,26 +14,31 @@ use mcpkit_engine::{Desired, Key};
 use mcpkit_workspace::error::{Error, Problem, Result};
 use mcpkit_workspace::manifest::{BuildKind, Workspace};
 use mcpkit_workspace::names;
+use resources::{
+    ClientConfig, CodeConfig, Credentials, GatewayConfig, ImageConfig, PoolConfig, ProviderConfig,
+    ResourceServerConfig, RoleConfig, RuntimeConfig, TargetConfig, to_config,
+};
 use serde_json::json;
 
 /// MCP protocol versions the gateway is created with.
 pub const GATEWAY_PROTOCOL_VERSIONS: &[&str] = &["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"];
 
-/// Resource kinds of the AWS target.
+/// Resource kinds of the AWS target, as the engine's keys spell them ([`resources::Kind`]).
 pub mod kind {
-    pub const ROLE: &str = "iam.role";
-    pub const POOL: &str = "cognito.pool";
-    pub const DOMAIN: &str = "cognito.domain";
-    pub const RESOURCE_SERVER: &str = "cognito.resource-server";
-    pub const CLIENT: &str = "cognito.client";
-    pub const BUCKET: &str = "s3.bucket";
-    pub const CODE: &str = "s3.code";
-    pub const REPOSITORY: &str = "ecr.repository";
-    pub const IMAGE: &str = "ecr.image";
-    pub const RUNTIME: &str = "agentcore.runtime";
-    pub const CREDENTIAL_PROVIDER: &str = "agentcore.credential-provider";
-    pub const GATEWAY: &str = "agentcore.gateway";
-    pub const TARGET: &str = "agentcore.target";
+    use super::resources::Kind;
+    pub const ROLE: &str = Kind::Role.as_str();
+    pub const POOL: &str = Kind::Pool.as_str();
+    pub const DOMAIN: &str = Kind::Domain.as_str();
+    pub const RESOURCE_SERVER: &str = Kind::ResourceServer.as_str();
+    pub const CLIENT: &str = Kind::Client.as_str();
+    pub const BUCKET: &str = Kind::Bucket.as_str();
+    pub const CODE: &str = Kind::Code.as_str();
+    pub const REPOSITORY: &str = Kind::Repository.as_str();
+    pub const IMAGE: &str = Kind::Image.as_str();
+    pub const RUNTIME: &str = Kind::Runtime.as_str();
+    pub const CREDENTIAL_PROVIDER: &str = Kind::CredentialProvider.as_str();
+    pub const GATEWAY: &str = Kind::Gateway.as_str();
+    pub const TARGET: &str = Kind::Target.as_str();
 }
 
 /// How one leg is secured on AWS.
@@ -42,6 +48,14 @@ pub enum Leg {
     Cognito,
     /// AWS IAM: SigV4, no pool.
     Iam,
+}
+
+/// The AgentCore authorizer of a leg.
+fn authorizer(leg: Leg) -> resources::Authorizer {
+    match leg {
+        Leg::Iam => resources::Authorizer::AwsIam,
+        Leg::Cognito => resources::Authorizer::CustomJwt,
+    }
 }
 
 pub fn leg(chosen: &Option<String>) -> Leg {
@@ -69,19 +83,22 @@ fn cognito_chain(out: &mut Vec<Desired>, prefix: &str, name: &str) -> [Key; 3] {
     out.push(Desired {
         key: pool.clone(),
         depends_on: vec![],
-        config: json!({ "allow_admin_create_user_only": true }),
+        config: to_config(&PoolConfig { allow_admin_create_user_only: true }),
     });
     let domain = Key::new(kind::DOMAIN, format!("{prefix}{name}"));
     out.push(Desired { key: domain.clone(), depends_on: vec![pool.clone()], config: json!({}) });
     out.push(Desired {
         key: rs.clone(),
         depends_on: vec![pool.clone()],
-        config: json!({ "scopes": [names::SCOPE] }),
+        config: to_config(&ResourceServerConfig { scopes: vec![names::SCOPE.to_string()] }),
     });
     out.push(Desired {
         key: client.clone(),
         depends_on: vec![pool.clone(), rs],
-        config: json!({ "flows": ["client_credentials"], "scopes": [format!("{name}-id/{}", names::SCOPE)] }),
+        config: to_config(&ClientConfig {
+            flows: vec!["client_credentials".into()],
+            scopes: vec![format!("{name}-id/{}", names::SCOPE)],
+        }),
     });
     [pool, client, domain]
 }
@@ -113,15 +130,13 @@ pub fn desired(
             "put fewer servers behind one gateway, or ask AWS to raise the role's managed-policy quota",
         ))
     })?;
-    let mut role_config = json!({
-        "description": format!("mcpkit: AgentCore gateway {}", g.gateway),
-        "trust": policy::trust(&ctx.scope),
-        "policy": policies.inline,
-    });
-    if !policies.managed.is_empty() {
-        role_config["managed"] = json!(policies.managed);
-    }
-    out.push(Desired { key: gateway_role.clone(), depends_on: vec![], config: role_config });
+    let role_config = RoleConfig {
+        description: format!("mcpkit: AgentCore gateway {}", g.gateway),
+        trust: policy::trust(&ctx.scope),
+        policy: policies.inline,
+        managed: policies.managed,
+    };
+    out.push(Desired { key: gateway_role.clone(), depends_on: vec![], config: to_config(&role_config) });
     let inbound = leg(&m.gateway.auth);
     let mut gateway_deps = vec![gateway_role.clone()];
     if inbound == Leg::Cognito {
@@ -132,12 +147,12 @@ pub fn desired(
     out.push(Desired {
         key: gateway.clone(),
         depends_on: gateway_deps,
-        config: json!({
-            "protocol": "MCP",
-            "supported_versions": GATEWAY_PROTOCOL_VERSIONS,
-            "search": "SEMANTIC",
-            "authorizer": if inbound == Leg::Iam { "AWS_IAM" } else { "CUSTOM_JWT" },
-            "description": m.gateway.description,
+        config: to_config(&GatewayConfig {
+            protocol: "MCP".into(),
+            supported_versions: GATEWAY_PROTOCOL_VERSIONS.iter().map(|v| v.to_string()).collect(),
+            search: "SEMANTIC".into(),
+            authorizer: authorizer(inbound),
+            description: m.gateway.description.clone(),
         }),
     });
 
@@ -156,10 +171,11 @@ pub fn desired(
             out.push(Desired {
                 key: role.clone(),
                 depends_on: vec![],
-                config: json!({
-                    "description": format!("mcpkit: AgentCore runtime {}", n.runtime),
-                    "trust": policy::trust(&ctx.scope),
-                    "policy": policy::runtime(&ctx.scope, &n.runtime, repository.as_deref()),
+                config: to_config(&RoleConfig {
+                    description: format!("mcpkit: AgentCore runtime {}", n.runtime),
+                    trust: policy::trust(&ctx.scope),
+                    policy: policy::runtime(&ctx.scope, &n.runtime, repository.as_deref()),
+                    managed: vec![],
                 }),
             });
             runtime_deps.push(role);
@@ -171,7 +187,10 @@ pub fn desired(
                 out.push(Desired {
                     key: code.clone(),
                     depends_on: vec![bucket.clone()],
-                    config: json!({ "hash": code_hash, "key": names::artifact_key(name, &code_hash) }),
+                    config: to_config(&CodeConfig {
+                        hash: code_hash.clone(),
+                        key: names::artifact_key(name, &code_hash),
+                    }),
                 });
                 runtime_deps.push(code);
             }
@@ -186,7 +205,10 @@ pub fn desired(
                 out.push(Desired {
                     key: image.clone(),
                     depends_on: image_deps,
-                    config: json!({ "hash": code_hash, "repository": n.ecr_repository }),
+                    config: to_config(&ImageConfig {
+                        hash: code_hash.clone(),
+                        repository: n.ecr_repository.clone(),
+                    }),
                 });
                 runtime_deps.push(image);
             }
@@ -204,7 +226,7 @@ pub fn desired(
             out.push(Desired {
                 key: identity.clone(),
                 depends_on: vec![pool, client, domain],
-                config: json!({ "vendor": "CustomOauth2" }),
+                config: to_config(&ProviderConfig { vendor: "CustomOauth2".into() }),
             });
             target_deps.push(identity);
         }
@@ -212,25 +234,29 @@ pub fn desired(
         out.push(Desired {
             key: runtime.clone(),
             depends_on: runtime_deps,
-            config: json!({
-                "protocol": "MCP",
-                "server": name,
-                "build": s.build,
-                "code": code_hash,
-                "env": s.env,
-                "role": s.execution_role_arn,
-                "authorizer": if outbound == Leg::Iam { "AWS_IAM" } else { "CUSTOM_JWT" },
-                "description": s.description,
+            config: to_config(&RuntimeConfig {
+                protocol: "MCP".into(),
+                server: name.clone(),
+                build: s.build,
+                code: code_hash.clone(),
+                env: s.env.clone(),
+                role: s.execution_role_arn.clone(),
+                authorizer: authorizer(outbound),
+                description: s.description.clone(),
             }),
         });
         target_deps.push(runtime);
         out.push(Desired {
             key: Key::new(kind::TARGET, &n.target),
             depends_on: target_deps,
-            config: json!({
-                "credentials": if outbound == Leg::Iam { "GATEWAY_IAM_ROLE" } else { "OAUTH" },
-                "scopes": if outbound == Leg::Iam { vec![] } else { vec![n.scope.clone()] },
-                "code": code_hash,
+            config: to_config(&TargetConfig {
+                credentials: if outbound == Leg::Iam {
+                    Credentials::GatewayIamRole
+                } else {
+                    Credentials::Oauth
+                },
+                scopes: if outbound == Leg::Iam { vec![] } else { vec![n.scope.clone()] },
+                code: code_hash,
             }),
         });
     }

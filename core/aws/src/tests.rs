@@ -201,3 +201,37 @@ fn the_deployer_policy_names_this_workspaces_resources() {
         }
     }
 }
+
+/// The configurations are hashed into the state: a change of their JSON would make every
+/// deployed workspace update every resource once. The typed configurations serialize to
+/// exactly what the untyped ones did.
+#[test]
+fn configurations_keep_the_json_the_state_hashes() {
+    let (_d, ws) = workspace("");
+    let d = desired(&ws, &ctx(), &hashes("c1")).unwrap();
+    let config = |id: &str| d.iter().find(|x| x.key.id() == id).unwrap().config.clone();
+    assert_eq!(
+        config("agentcore.runtime:calc"),
+        json!({
+            "protocol": "MCP", "server": "calc", "build": "code", "code": "c1", "env": {},
+            "role": null, "authorizer": "CUSTOM_JWT", "description": null,
+        })
+    );
+    assert_eq!(
+        config("agentcore.target:calc-target"),
+        json!({ "credentials": "OAUTH", "scopes": ["calc-id/invoke"], "code": "c1" })
+    );
+    assert_eq!(config("cognito.pool:calc-pool"), json!({ "allow_admin_create_user_only": true }));
+    assert_eq!(config("cognito.resource-server:calc-id"), json!({ "scopes": ["invoke"] }));
+    assert_eq!(
+        config("cognito.client:calc-client"),
+        json!({ "flows": ["client_credentials"], "scopes": ["calc-id/invoke"] })
+    );
+    assert_eq!(config("agentcore.credential-provider:calc-identity"), json!({ "vendor": "CustomOauth2" }));
+    let role = config("iam.role:shop-calc-role");
+    let keys: Vec<&String> = role.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["description", "policy", "trust"], "no `managed` key when nothing spills over");
+    let gw = config("agentcore.gateway:shop");
+    assert_eq!(gw["authorizer"], "CUSTOM_JWT");
+    assert_eq!(gw["search"], "SEMANTIC");
+}

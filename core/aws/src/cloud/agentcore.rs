@@ -2,9 +2,12 @@
 //! and a gateway target per server. All are polled until READY (the SDK has no waiters), and
 //! calls that name a freshly made role are retried while it propagates.
 
-use super::{AwsCloud, built, input, input_str, output, recorded_id};
+use super::{AwsCloud, built, recorded_id};
 use crate::artifact::PYTHON_RUNTIME;
-use crate::kind;
+use crate::resources::{
+    self as res, Authorizer, ClientOut, CodeOut, Credentials, GatewayConfig, GatewayOut, ImageOut, Outputs,
+    ProviderOut, RoleOut, RuntimeConfig, RuntimeOut, TargetConfig, TargetOut,
+};
 use crate::sdk::SdkResult;
 use aws_sdk_bedrockagentcorecontrol::types::{
     AgentManagedRuntimeType, AgentRuntimeArtifact, AuthorizerConfiguration, AuthorizerType, Code,
@@ -21,15 +24,18 @@ use mcpkit_workspace::names;
 use serde_json::json;
 use std::collections::HashMap;
 
-/// What a runtime is made from: artifact, role ARN, authorizer (none: IAM), environment.
+/// What a runtime is made from: artifact, role ARN, authorizer (none: IAM), environment,
+/// description.
 type RuntimeRequest =
-    (AgentRuntimeArtifact, String, Option<AuthorizerConfiguration>, HashMap<String, String>);
+    (AgentRuntimeArtifact, String, Option<AuthorizerConfiguration>, HashMap<String, String>, Option<String>);
 
 fn runtime_live(region: &str, id: &str, arn: &str) -> Live {
-    Live {
+    RuntimeOut {
         id: id.to_string(),
-        outputs: json!({ "id": id, "arn": arn, "invocation_url": names::runtime_invocation_url(region, arn) }),
+        arn: arn.to_string(),
+        invocation_url: names::runtime_invocation_url(region, arn),
     }
+    .live(id)
 }
 
 fn jwt_authorizer(discovery_url: String, client_id: String) -> Result<AuthorizerConfiguration> {
@@ -51,20 +57,14 @@ impl AwsCloud {
     /// Everything a runtime is made from, for create and update alike (an update is a full
     /// replace in AgentCore).
     fn runtime_request(&self, d: &Desired, inputs: &Inputs) -> Result<RuntimeRequest> {
-        let c = &d.config;
-        let artifact = if let Some(code) = input(inputs, kind::CODE) {
-            let server = c["server"].as_str().unwrap_or_default();
+        let c: RuntimeConfig = res::config(d)?;
+        let artifact = if let Some(code) = res::input::<CodeOut>(inputs)? {
             let entry = self
                 .artifacts
-                .get(server)
+                .get(&c.server)
                 .map(|s| s.entrypoint.clone())
                 .unwrap_or_else(|| "server.py".into());
-            let s3 = built(
-                S3Location::builder()
-                    .bucket(code.outputs["bucket"].as_str().unwrap_or_default())
-                    .prefix(code.outputs["key"].as_str().unwrap_or_default())
-                    .build(),
-            )?;
+            let s3 = built(S3Location::builder().bucket(code.bucket).prefix(code.key).build())?;
             AgentRuntimeArtifact::CodeConfiguration(built(
                 CodeConfiguration::builder()
                     .code(Code::S3(s3))
@@ -73,26 +73,29 @@ impl AwsCloud {
                     .build(),
             )?)
         } else {
-            let uri = input_str(inputs, kind::IMAGE, "uri")?;
+            let uri = res::need::<ImageOut>(inputs)?.uri;
             AgentRuntimeArtifact::ContainerConfiguration(built(
                 ContainerConfiguration::builder().container_uri(uri).build(),
             )?)
         };
-        let role = match input(inputs, kind::ROLE) {
-            Some(r) => r.outputs["arn"].as_str().unwrap_or_default().to_string(),
-            None => c["role"].as_str().unwrap_or_default().to_string(),
+        let role = match (res::input::<RoleOut>(inputs)?, &c.role) {
+            (Some(r), _) => r.arn,
+            (None, Some(brought)) => brought.clone(),
+            (None, None) => {
+                return Err(Error::world(format!(
+                    "internal: runtime {} has neither its own role nor a brought one",
+                    d.key.name
+                )));
+            }
         };
-        let authorizer = if c["authorizer"] == "CUSTOM_JWT" {
+        let authorizer = if c.authorizer == Authorizer::CustomJwt {
             let (discovery, client) = Self::cognito_leg(inputs)?;
             Some(jwt_authorizer(discovery, client)?)
         } else {
             None
         };
-        let env: HashMap<String, String> = c["env"]
-            .as_object()
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
-            .unwrap_or_default();
-        Ok((artifact, role, authorizer, env))
+        let env: HashMap<String, String> = c.env.into_iter().collect();
+        Ok((artifact, role, authorizer, env, c.description))
     }
 
     async fn runtime_wait(&self, id: &str) -> Result<()> {
@@ -160,7 +163,7 @@ impl AwsCloud {
     }
 
     pub(super) async fn runtime_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
-        let (artifact, role, authorizer, env) = self.runtime_request(d, inputs)?;
+        let (artifact, role, authorizer, env, description) = self.runtime_request(d, inputs)?;
         self.preflight_runtime(&role, &d.key.name, Self::image_of(&artifact)).await?;
         let req = self
             .aws
@@ -177,7 +180,7 @@ impl AwsCloud {
             )?)
             .set_authorizer_configuration(authorizer)
             .set_environment_variables(Some(env))
-            .set_description(d.config["description"].as_str().map(String::from))
+            .set_description(description)
             .set_tags(Some(self.tags(&d.key)));
         let out = self.role_retry(&format!("create runtime {}", d.key.name), || req.clone().send()).await?;
         self.runtime_wait(out.agent_runtime_id()).await?;
@@ -191,7 +194,7 @@ impl AwsCloud {
         current: &Record,
         inputs: &Inputs,
     ) -> Result<Live> {
-        let (artifact, role, authorizer, env) = self.runtime_request(d, inputs)?;
+        let (artifact, role, authorizer, env, description) = self.runtime_request(d, inputs)?;
         self.preflight_runtime(&role, &d.key.name, Self::image_of(&artifact)).await?;
         let req = self
             .aws
@@ -208,7 +211,7 @@ impl AwsCloud {
             )?)
             .set_authorizer_configuration(authorizer)
             .set_environment_variables(Some(env))
-            .set_description(d.config["description"].as_str().map(String::from));
+            .set_description(description);
         let out = self.role_retry(&format!("update runtime {}", d.key.name), || req.clone().send()).await?;
         self.runtime_wait(&current.id).await?;
         self.endpoint_wait(&current.id).await?;
@@ -251,9 +254,7 @@ impl AwsCloud {
     }
 
     async fn leg_secret(&self, inputs: &Inputs) -> Result<mcpkit_workspace::secret::Secret> {
-        let client = input(inputs, kind::CLIENT)
-            .ok_or_else(|| Error::world("internal: the Cognito client this step needs is missing"))?;
-        self.client_secret(client).await
+        self.client_secret(&res::need::<ClientOut>(inputs)?).await
     }
 
     pub(super) async fn provider_read(&self, key: &Key, recorded: Option<&Record>) -> Result<Option<Live>> {
@@ -270,7 +271,7 @@ impl AwsCloud {
         if recorded_id(recorded).is_none() && !self.is_ours_arn(key, arn).await? {
             return Err(self.conflict(key, arn));
         }
-        Ok(Some(Live { id: key.name.clone(), outputs: json!({ "arn": arn }) }))
+        Ok(Some(ProviderOut { arn: arn.to_string() }.live(&key.name)))
     }
 
     pub(super) async fn provider_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
@@ -287,7 +288,7 @@ impl AwsCloud {
             .await
             .ctx(&format!("create credential provider {}", d.key.name))?;
         self.provider_wait(&d.key.name).await?;
-        Ok(Live { id: d.key.name.clone(), outputs: json!({ "arn": out.credential_provider_arn() }) })
+        Ok(ProviderOut { arn: out.credential_provider_arn().to_string() }.live(&d.key.name))
     }
 
     pub(super) async fn provider_update(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
@@ -303,7 +304,7 @@ impl AwsCloud {
             .await
             .ctx(&format!("update credential provider {}", d.key.name))?;
         self.provider_wait(&d.key.name).await?;
-        Ok(Live { id: d.key.name.clone(), outputs: json!({ "arn": out.credential_provider_arn() }) })
+        Ok(ProviderOut { arn: out.credential_provider_arn().to_string() }.live(&d.key.name))
     }
 
     /// A credential provider reports a status (CREATING, READY, CREATE_FAILED, ...) in newer
@@ -332,34 +333,35 @@ impl AwsCloud {
     }
 
     fn gateway_live(id: &str, arn: &str, url: &str) -> Live {
-        Live { id: id.to_string(), outputs: json!({ "id": id, "arn": arn, "url": url }) }
+        GatewayOut { id: id.to_string(), arn: arn.to_string(), url: url.to_string() }.live(id)
     }
 
     fn gateway_settings(
         &self,
         d: &Desired,
         inputs: &Inputs,
-    ) -> Result<(String, GatewayProtocolConfiguration, AuthorizerType, Option<AuthorizerConfiguration>)> {
-        let role = input_str(inputs, kind::ROLE, "arn")?;
-        let versions: Vec<String> = d.config["supported_versions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(String::from))
-            .collect();
+    ) -> Result<(
+        String,
+        GatewayProtocolConfiguration,
+        AuthorizerType,
+        Option<AuthorizerConfiguration>,
+        Option<String>,
+    )> {
+        let role = res::need::<RoleOut>(inputs)?.arn;
+        let c: GatewayConfig = res::config(d)?;
         let protocol = GatewayProtocolConfiguration::Mcp(
             McpGatewayConfiguration::builder()
-                .set_supported_versions(Some(versions))
+                .set_supported_versions(Some(c.supported_versions))
                 .search_type(SearchType::Semantic)
                 .build(),
         );
-        let (kind, auth) = if d.config["authorizer"] == "AWS_IAM" {
+        let (kind, auth) = if c.authorizer == Authorizer::AwsIam {
             (AuthorizerType::AwsIam, None)
         } else {
             let (discovery, client) = Self::cognito_leg(inputs)?;
             (AuthorizerType::CustomJwt, Some(jwt_authorizer(discovery, client)?))
         };
-        Ok((role, protocol, kind, auth))
+        Ok((role, protocol, kind, auth, c.description))
     }
 
     async fn gateway_wait(&self, id: &str) -> Result<()> {
@@ -400,7 +402,7 @@ impl AwsCloud {
     }
 
     pub(super) async fn gateway_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
-        let (role, protocol, kind, auth) = self.gateway_settings(d, inputs)?;
+        let (role, protocol, kind, auth, description) = self.gateway_settings(d, inputs)?;
         let req = self
             .aws
             .agentcore
@@ -411,7 +413,7 @@ impl AwsCloud {
             .protocol_configuration(protocol)
             .authorizer_type(kind)
             .set_authorizer_configuration(auth)
-            .set_description(d.config["description"].as_str().map(String::from))
+            .set_description(description)
             .set_tags(Some(self.tags(&d.key)));
         let out = self.role_retry(&format!("create gateway {}", d.key.name), || req.clone().send()).await?;
         self.gateway_wait(out.gateway_id()).await?;
@@ -424,7 +426,7 @@ impl AwsCloud {
         current: &Record,
         inputs: &Inputs,
     ) -> Result<Live> {
-        let (role, protocol, kind, auth) = self.gateway_settings(d, inputs)?;
+        let (role, protocol, kind, auth, description) = self.gateway_settings(d, inputs)?;
         let req = self
             .aws
             .agentcore
@@ -436,7 +438,7 @@ impl AwsCloud {
             .protocol_configuration(protocol)
             .authorizer_type(kind)
             .set_authorizer_configuration(auth)
-            .set_description(d.config["description"].as_str().map(String::from));
+            .set_description(description);
         let out = self.role_retry(&format!("update gateway {}", d.key.name), || req.clone().send()).await?;
         self.gateway_wait(&current.id).await?;
         if current.hash.is_empty() {
@@ -468,19 +470,15 @@ impl AwsCloud {
         d: &Desired,
         inputs: &Inputs,
     ) -> Result<(TargetConfiguration, CredentialProviderConfiguration, String)> {
-        let runtime_arn = input_str(inputs, kind::RUNTIME, "arn")?;
+        let runtime_arn = res::need::<RuntimeOut>(inputs)?.arn;
+        let c: TargetConfig = res::config(d)?;
         let endpoint = names::runtime_invocation_url(&self.aws.region, &runtime_arn);
         let target = TargetConfiguration::Mcp(McpTargetConfiguration::McpServer(built(
             McpServerTargetConfiguration::builder().endpoint(&endpoint).build(),
         )?));
-        let scopes: Vec<String> = d.config["scopes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str().map(String::from))
-            .collect();
-        let (creds, provider) = if d.config["credentials"] == "OAUTH" {
-            let provider = input_str(inputs, kind::CREDENTIAL_PROVIDER, "arn")?;
+        let scopes = c.scopes;
+        let (creds, provider) = if c.credentials == Credentials::Oauth {
+            let provider = res::need::<ProviderOut>(inputs)?.arn;
             let c = built(
                 CredentialProviderConfiguration::builder()
                     .credential_provider_type(CredentialProviderType::Oauth)
@@ -507,14 +505,14 @@ impl AwsCloud {
         let shape = config_hash(&json!({
             "endpoint": endpoint,
             "provider": provider,
-            "credentials": d.config["credentials"],
+            "credentials": c.credentials,
             "scopes": scopes,
         }));
         Ok((target, creds, shape))
     }
 
     fn target_live(gateway_id: &str, target_id: &str, shape: &str) -> Live {
-        Live { id: target_id.to_string(), outputs: json!({ "gateway_id": gateway_id, "shape": shape }) }
+        TargetOut { gateway_id: gateway_id.to_string(), shape: shape.to_string() }.live(target_id)
     }
 
     async fn target_wait(&self, gateway_id: &str, target_id: &str) -> Result<()> {
@@ -541,13 +539,13 @@ impl AwsCloud {
         inputs: &Inputs,
     ) -> Result<Option<Live>> {
         let ac = &self.aws.agentcore;
-        let gateway_id = match output(recorded, "gateway_id") {
-            Some(g) => g,
-            None => input(inputs, kind::GATEWAY)
-                .map(|l| l.id.clone())
-                .ok_or_else(|| Error::world("internal: the gateway of this target is missing"))?,
+        let mine = res::recorded::<TargetOut>(recorded)?;
+        let gateway_id = match &mine {
+            Some(t) => t.gateway_id.clone(),
+            None => res::need::<GatewayOut>(inputs)?.id,
         };
-        let shape = output(recorded, "shape").unwrap_or_default();
+        // A target found by name (adopted) has no known shape: its next update is a full one.
+        let shape = mine.map(|t| t.shape).unwrap_or_default();
         if let Some(id) = recorded_id(recorded) {
             let out = ac.get_gateway_target().gateway_identifier(&gateway_id).target_id(id).send().await;
             return Ok(out
@@ -568,7 +566,7 @@ impl AwsCloud {
     }
 
     pub(super) async fn target_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
-        let gateway_id = input_str(inputs, kind::GATEWAY, "id")?;
+        let gateway_id = res::need::<GatewayOut>(inputs)?.id;
         let (target, creds, shape) = self.target_settings(d, inputs)?;
         self.preflight(&gateway_id, d, inputs).await?;
         let out = self
@@ -635,11 +633,11 @@ impl AwsCloud {
     /// Same endpoint and credentials: the server's code changed, so the gateway re-reads its
     /// tools (SynchronizeGatewayTargets). Otherwise a full update (which synchronises too).
     pub(super) async fn target_update(&self, d: &Desired, current: &Record, inputs: &Inputs) -> Result<Live> {
-        let gateway_id = input_str(inputs, kind::GATEWAY, "id")?;
+        let gateway_id = res::need::<GatewayOut>(inputs)?.id;
         let (target, creds, shape) = self.target_settings(d, inputs)?;
         self.preflight(&gateway_id, d, inputs).await?;
         let ac = &self.aws.agentcore;
-        if output(Some(current), "shape").as_deref() == Some(shape.as_str()) {
+        if res::recorded::<TargetOut>(Some(current))?.is_some_and(|t| t.shape == shape) {
             ac.synchronize_gateway_targets()
                 .gateway_identifier(&gateway_id)
                 .target_id_list(&current.id)
@@ -663,7 +661,8 @@ impl AwsCloud {
 
     pub(super) async fn target_delete(&self, r: &Record) -> Result<()> {
         let ac = &self.aws.agentcore;
-        let gateway_id = output(Some(r), "gateway_id").unwrap_or_default();
+        // Never finished: nothing recorded of it; the gateway's delete takes its targets.
+        let Some(TargetOut { gateway_id, .. }) = res::recorded(Some(r))? else { return Ok(()) };
         ac.delete_gateway_target()
             .gateway_identifier(&gateway_id)
             .target_id(&r.id)

@@ -5,8 +5,10 @@
 //! Only the pool carries tags; its domain, resource server and clients are found through it.
 //! Client secrets never enter the state: they are read from Cognito when needed.
 
-use super::{AwsCloud, input, input_str, output, recorded_id};
-use crate::kind;
+use super::{AwsCloud, recorded_id};
+use crate::resources::{
+    self as res, ClientConfig, ClientOut, DomainOut, PoolOut, ResourceServerConfig, ResourceServerOut,
+};
 use crate::sdk::SdkResult;
 use aws_sdk_cognitoidentityprovider::types::{
     AdminCreateUserConfigType, DomainStatusType, OAuthFlowType, ResourceServerScopeType,
@@ -16,19 +18,18 @@ use mcpkit_engine::{Desired, Inputs, Key, Live, Record};
 use mcpkit_workspace::error::{Error, Result};
 use mcpkit_workspace::names;
 use mcpkit_workspace::secret::Secret;
-use serde_json::json;
 use std::time::{Duration, Instant};
 
 impl AwsCloud {
     fn pool_live(&self, id: &str, arn: Option<&str>) -> Live {
-        Live {
-            id: id.to_string(),
-            outputs: json!({
-                "pool_id": id,
-                "arn": arn,
-                "discovery_url": names::cognito_discovery_url(&self.aws.cognito_base, id),
-            }),
-        }
+        res::Outputs::live(
+            &PoolOut {
+                pool_id: id.to_string(),
+                arn: arn.map(String::from),
+                discovery_url: names::cognito_discovery_url(&self.aws.cognito_base, id),
+            },
+            id,
+        )
     }
 
     /// This project's pool of that name, if one exists (pool names need not be unique, so a
@@ -87,7 +88,8 @@ impl AwsCloud {
     pub(super) async fn pool_update(&self, _d: &Desired, current: &Record) -> Result<Live> {
         // Nothing of a pool's configuration changes after creation, and a pool is only ever
         // found (adopted) by its tags, so it has them already.
-        Ok(self.pool_live(&current.id, output(Some(current), "arn").as_deref()))
+        let arn = res::recorded::<PoolOut>(Some(current))?.and_then(|p| p.arn);
+        Ok(self.pool_live(&current.id, arn.as_deref()))
     }
 
     pub(super) async fn pool_delete(&self, r: &Record) -> Result<()> {
@@ -128,14 +130,14 @@ impl AwsCloud {
     }
 
     fn domain_live(&self, pool_id: &str, prefix: &str) -> Live {
-        Live {
-            id: prefix.to_string(),
-            outputs: json!({
-                "pool_id": pool_id,
-                "domain": prefix,
-                "token_endpoint": names::cognito_domain_token_endpoint(prefix, &self.aws.region),
-            }),
-        }
+        res::Outputs::live(
+            &DomainOut {
+                pool_id: pool_id.to_string(),
+                domain: prefix.to_string(),
+                token_endpoint: names::cognito_domain_token_endpoint(prefix, &self.aws.region),
+            },
+            prefix,
+        )
     }
 
     pub(super) async fn domain_read(
@@ -150,7 +152,7 @@ impl AwsCloud {
     }
 
     pub(super) async fn domain_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
-        let pool_id = input_str(inputs, kind::POOL, "pool_id")?;
+        let pool_id = res::need::<PoolOut>(inputs)?.pool_id;
         let suffix = format!("{:08x}", rand::random::<u32>());
         let prefix = names::cognito_domain(names::physical(&d.key.name), &suffix);
         self.aws
@@ -189,13 +191,15 @@ impl AwsCloud {
         Ok(self.domain_live(&pool_id, &prefix))
     }
 
-    pub(super) async fn domain_update(&self, current: &Record) -> Result<Live> {
-        let pool_id = output(Some(current), "pool_id").unwrap_or_default();
+    pub(super) async fn domain_update(&self, current: &Record, inputs: &Inputs) -> Result<Live> {
+        let pool_id = pool_of(Some(current), inputs)?;
         Ok(self.domain_live(&pool_id, &current.id))
     }
 
     pub(super) async fn domain_delete(&self, r: &Record) -> Result<()> {
-        let pool_id = output(Some(r), "pool_id").unwrap_or_default();
+        // A domain whose create never finished was recorded without its pool: the pool's
+        // delete removes a domain left behind.
+        let Some(DomainOut { pool_id, .. }) = res::recorded(Some(r))? else { return Ok(()) };
         let res =
             self.aws.cognito.delete_user_pool_domain().domain(&r.id).user_pool_id(&pool_id).send().await;
         match res {
@@ -222,9 +226,8 @@ impl AwsCloud {
             .await
             .found("read Cognito resource server")?;
         let identifier = names::physical(&key.name);
-        Ok(out.map(|_| Live {
-            id: identifier.to_string(),
-            outputs: json!({ "pool_id": pool_id, "identifier": identifier }),
+        Ok(out.map(|_| {
+            res::Outputs::live(&ResourceServerOut { pool_id, identifier: identifier.to_string() }, identifier)
         }))
     }
 
@@ -234,12 +237,11 @@ impl AwsCloud {
         inputs: &Inputs,
         create: bool,
     ) -> Result<Live> {
-        let pool_id = input_str(inputs, kind::POOL, "pool_id")?;
-        let scopes: Vec<ResourceServerScopeType> = d.config["scopes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str())
+        let pool_id = res::need::<PoolOut>(inputs)?.pool_id;
+        let config: ResourceServerConfig = res::config(d)?;
+        let scopes: Vec<ResourceServerScopeType> = config
+            .scopes
+            .iter()
             .map(|s| {
                 ResourceServerScopeType::builder()
                     .scope_name(s)
@@ -270,14 +272,12 @@ impl AwsCloud {
                 .await
                 .ctx(&what)?;
         }
-        Ok(Live {
-            id: identifier.to_string(),
-            outputs: json!({ "pool_id": pool_id, "identifier": identifier }),
-        })
+        Ok(res::Outputs::live(&ResourceServerOut { pool_id, identifier: identifier.to_string() }, identifier))
     }
 
     pub(super) async fn resource_server_delete(&self, r: &Record) -> Result<()> {
-        let pool_id = output(Some(r), "pool_id").unwrap_or_default();
+        // Never finished: nothing recorded; the pool's delete takes it.
+        let Some(ResourceServerOut { pool_id, .. }) = res::recorded(Some(r))? else { return Ok(()) };
         self.aws
             .cognito
             .delete_resource_server()
@@ -289,7 +289,10 @@ impl AwsCloud {
     }
 
     fn client_live(pool_id: &str, client_id: &str) -> Live {
-        Live { id: client_id.to_string(), outputs: json!({ "pool_id": pool_id, "client_id": client_id }) }
+        res::Outputs::live(
+            &ClientOut { pool_id: pool_id.to_string(), client_id: client_id.to_string() },
+            client_id,
+        )
     }
 
     pub(super) async fn client_read(
@@ -329,17 +332,12 @@ impl AwsCloud {
         Ok(None)
     }
 
-    fn client_scopes(d: &Desired) -> Vec<String> {
-        d.config["scopes"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|s| s.as_str().map(String::from))
-            .collect()
+    fn client_scopes(d: &Desired) -> Result<Vec<String>> {
+        Ok(res::config::<ClientConfig>(d)?.scopes)
     }
 
     pub(super) async fn client_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
-        let pool_id = input_str(inputs, kind::POOL, "pool_id")?;
+        let pool_id = res::need::<PoolOut>(inputs)?.pool_id;
         let out = self
             .aws
             .cognito
@@ -348,18 +346,21 @@ impl AwsCloud {
             .client_name(names::physical(&d.key.name))
             .generate_secret(true)
             .allowed_o_auth_flows(OAuthFlowType::ClientCredentials)
-            .set_allowed_o_auth_scopes(Some(Self::client_scopes(d)))
+            .set_allowed_o_auth_scopes(Some(Self::client_scopes(d)?))
             .allowed_o_auth_flows_user_pool_client(true)
             .supported_identity_providers("COGNITO")
             .send()
             .await
             .ctx(&format!("create Cognito client {}", d.key.name))?;
-        let id = out.user_pool_client().and_then(|c| c.client_id()).unwrap_or_default();
+        let id = out
+            .user_pool_client()
+            .and_then(|c| c.client_id())
+            .ok_or_else(|| Error::world(format!("Cognito made client {} but returned no id", d.key.name)))?;
         Ok(Self::client_live(&pool_id, id))
     }
 
     pub(super) async fn client_update(&self, d: &Desired, current: &Record, inputs: &Inputs) -> Result<Live> {
-        let pool_id = input_str(inputs, kind::POOL, "pool_id")?;
+        let pool_id = res::need::<PoolOut>(inputs)?.pool_id;
         self.aws
             .cognito
             .update_user_pool_client()
@@ -367,7 +368,7 @@ impl AwsCloud {
             .client_id(&current.id)
             .client_name(names::physical(&d.key.name))
             .allowed_o_auth_flows(OAuthFlowType::ClientCredentials)
-            .set_allowed_o_auth_scopes(Some(Self::client_scopes(d)))
+            .set_allowed_o_auth_scopes(Some(Self::client_scopes(d)?))
             .allowed_o_auth_flows_user_pool_client(true)
             .supported_identity_providers("COGNITO")
             .send()
@@ -377,7 +378,8 @@ impl AwsCloud {
     }
 
     pub(super) async fn client_delete(&self, r: &Record) -> Result<()> {
-        let pool_id = output(Some(r), "pool_id").unwrap_or_default();
+        // Never finished: nothing recorded; the pool's delete takes it.
+        let Some(ClientOut { pool_id, .. }) = res::recorded(Some(r))? else { return Ok(()) };
         self.aws
             .cognito
             .delete_user_pool_client()
@@ -389,41 +391,41 @@ impl AwsCloud {
     }
 
     /// A client's secret, read from Cognito (never kept in the state).
-    pub async fn client_secret(&self, client: &Live) -> Result<Secret> {
+    pub async fn client_secret(&self, client: &ClientOut) -> Result<Secret> {
         client_secret(&self.aws, client).await
     }
 
-    /// The pool id and client id of the Cognito leg in `inputs`.
+    /// The discovery URL and client id of the Cognito leg in `inputs`.
     pub(super) fn cognito_leg(inputs: &Inputs) -> Result<(String, String)> {
-        let pool = input_str(inputs, kind::POOL, "discovery_url")?;
-        let client = input(inputs, kind::CLIENT)
-            .map(|l| l.id.clone())
-            .ok_or_else(|| Error::world("internal: the Cognito client this step needs is missing"))?;
-        Ok((pool, client))
+        Ok((res::need::<PoolOut>(inputs)?.discovery_url, res::need::<ClientOut>(inputs)?.client_id))
     }
 }
 
 /// The pool a pool's sub-resource lives in: recorded with it, or the pool it depends on.
 fn pool_of(recorded: Option<&Record>, inputs: &Inputs) -> Result<String> {
-    match output(recorded, "pool_id") {
-        Some(p) => Ok(p),
-        None => input_str(inputs, kind::POOL, "pool_id"),
+    use serde::Deserialize;
+    #[derive(Deserialize)]
+    struct InPool {
+        pool_id: String,
+    }
+    match recorded.and_then(|r| InPool::deserialize(&r.outputs).ok()) {
+        Some(p) => Ok(p.pool_id),
+        None => Ok(res::need::<PoolOut>(inputs)?.pool_id),
     }
 }
 
 /// A Cognito client's secret (`client` is the client's recorded outputs).
-pub async fn client_secret(aws: &crate::sdk::Aws, client: &Live) -> Result<Secret> {
-    let pool_id = client.outputs["pool_id"].as_str().unwrap_or_default();
+pub async fn client_secret(aws: &crate::sdk::Aws, client: &ClientOut) -> Result<Secret> {
     let out = aws
         .cognito
         .describe_user_pool_client()
-        .user_pool_id(pool_id)
-        .client_id(&client.id)
+        .user_pool_id(&client.pool_id)
+        .client_id(&client.client_id)
         .send()
         .await
         .ctx("read Cognito client")?;
     out.user_pool_client()
         .and_then(|c| c.client_secret())
         .map(Secret::new)
-        .ok_or_else(|| Error::world(format!("Cognito client {} has no secret", client.id)))
+        .ok_or_else(|| Error::world(format!("Cognito client {} has no secret", client.client_id)))
 }

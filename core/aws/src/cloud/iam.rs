@@ -5,16 +5,17 @@
 //! attached since, which would otherwise block the delete).
 
 use super::{AwsCloud, recorded_id};
+use crate::resources::{self as res, Outputs, RoleConfig, RoleOut};
 use crate::sdk::{SdkResult, code};
 use mcpkit_engine::{Desired, Key, Live, Record};
 use mcpkit_workspace::error::Result;
 use mcpkit_workspace::names;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const POLICY_NAME: &str = "mcpkit";
 
 fn live(arn: &str, name: &str) -> Live {
-    Live { id: arn.to_string(), outputs: json!({ "arn": arn, "name": name }) }
+    RoleOut { arn: arn.to_string(), name: name.to_string() }.live(arn)
 }
 
 impl AwsCloud {
@@ -34,9 +35,10 @@ impl AwsCloud {
     /// Creates the role (or brings an adopted one up to date): trust, inline policy, tags.
     pub(super) async fn role_put(&self, d: &Desired, create: bool) -> Result<Live> {
         let name = &d.key.name;
-        let trust = d.config["trust"].to_string();
-        let policy = d.config["policy"].to_string();
-        let description = d.config["description"].as_str().unwrap_or("mcpkit");
+        let config: RoleConfig = res::config(d)?;
+        let trust = config.trust.to_string();
+        let policy = config.policy.to_string();
+        let description = config.description.as_str();
         let tags: Vec<aws_sdk_iam::types::Tag> = self
             .tags(&d.key)
             .into_iter()
@@ -55,7 +57,9 @@ impl AwsCloud {
                 .send()
                 .await
                 .ctx(&format!("create IAM role {name}"))?;
-            out.role().map(|r| r.arn().to_string()).unwrap_or_default()
+            out.role().map(|r| r.arn().to_string()).ok_or_else(|| {
+                mcpkit_workspace::Error::world(format!("IAM answered without the ARN of role {name}"))
+            })?
         } else {
             self.aws
                 .iam
@@ -74,7 +78,9 @@ impl AwsCloud {
                 .await
                 .ctx(&format!("tag IAM role {name}"))?;
             let out = self.aws.iam.get_role().role_name(name).send().await.ctx("read IAM role")?;
-            out.role().map(|r| r.arn().to_string()).unwrap_or_default()
+            out.role().map(|r| r.arn().to_string()).ok_or_else(|| {
+                mcpkit_workspace::Error::world(format!("IAM answered without the ARN of role {name}"))
+            })?
         };
         self.aws
             .iam
@@ -85,8 +91,7 @@ impl AwsCloud {
             .send()
             .await
             .ctx(&format!("set the policy of IAM role {name}"))?;
-        let managed = d.config["managed"].as_array().cloned().unwrap_or_default();
-        self.managed_put(name, &managed).await?;
+        self.managed_put(name, &config.managed).await?;
         Ok(live(&arn, name))
     }
 

@@ -17,7 +17,7 @@ mod storage;
 pub use cognito::client_secret;
 
 use super::artifact::Spec;
-use super::kind;
+use super::resources::Kind;
 use super::sdk::Aws;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use mcpkit_engine::{Cloud, Desired, Inputs, Key, Live, Record};
@@ -188,25 +188,6 @@ impl AwsCloud {
     }
 }
 
-/// The outputs of the dependency of `kind` (there is at most one of each kind).
-fn input<'a>(inputs: &'a Inputs, kind: &str) -> Option<&'a Live> {
-    inputs.iter().find(|(k, _)| k.kind == kind).map(|(_, l)| l)
-}
-
-/// A string output of the dependency of `kind`.
-fn input_str(inputs: &Inputs, kind: &str, field: &str) -> Result<String> {
-    input(inputs, kind)
-        .and_then(|l| l.outputs.get(field))
-        .and_then(|v| v.as_str())
-        .map(str::to_string)
-        .ok_or_else(|| Error::world(format!("internal: the {kind} this step needs has no `{field}`")))
-}
-
-/// A string output recorded for a resource.
-fn output(record: Option<&Record>, field: &str) -> Option<String> {
-    record.and_then(|r| r.outputs.get(field)).and_then(|v| v.as_str()).map(str::to_string)
-}
-
 /// The recorded physical id, when a create finished.
 fn recorded_id(record: Option<&Record>) -> Option<&str> {
     record.map(|r| r.id.as_str()).filter(|id| !id.is_empty())
@@ -219,78 +200,74 @@ fn built<T>(r: std::result::Result<T, aws_smithy_types::error::operation::BuildE
 
 impl Cloud for AwsCloud {
     async fn read(&self, key: &Key, recorded: Option<&Record>, inputs: &Inputs) -> Result<Option<Live>> {
-        match key.kind.as_str() {
-            kind::ROLE => self.role_read(key, recorded).await,
-            kind::POOL => self.pool_read(key, recorded).await,
-            kind::DOMAIN => self.domain_read(recorded, inputs).await,
-            kind::RESOURCE_SERVER => self.resource_server_read(key, recorded, inputs).await,
-            kind::CLIENT => self.client_read(key, recorded, inputs).await,
-            kind::BUCKET => self.bucket_read(key, recorded).await,
-            kind::CODE => self.code_read(recorded).await,
-            kind::REPOSITORY => self.repository_read(key, recorded).await,
-            kind::IMAGE => self.image_read(recorded).await,
-            kind::RUNTIME => self.runtime_read(key, recorded).await,
-            kind::CREDENTIAL_PROVIDER => self.provider_read(key, recorded).await,
-            kind::GATEWAY => self.gateway_read(key, recorded).await,
-            kind::TARGET => self.target_read(key, recorded, inputs).await,
-            other => Err(Error::world(format!("internal: unknown resource kind {other}"))),
+        match Kind::of(key)? {
+            Kind::Role => self.role_read(key, recorded).await,
+            Kind::Pool => self.pool_read(key, recorded).await,
+            Kind::Domain => self.domain_read(recorded, inputs).await,
+            Kind::ResourceServer => self.resource_server_read(key, recorded, inputs).await,
+            Kind::Client => self.client_read(key, recorded, inputs).await,
+            Kind::Bucket => self.bucket_read(key, recorded).await,
+            Kind::Code => self.code_read(recorded).await,
+            Kind::Repository => self.repository_read(key, recorded).await,
+            Kind::Image => self.image_read(recorded).await,
+            Kind::Runtime => self.runtime_read(key, recorded).await,
+            Kind::CredentialProvider => self.provider_read(key, recorded).await,
+            Kind::Gateway => self.gateway_read(key, recorded).await,
+            Kind::Target => self.target_read(key, recorded, inputs).await,
         }
     }
 
     async fn create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
-        match d.key.kind.as_str() {
-            kind::ROLE => self.role_put(d, true).await,
-            kind::POOL => self.pool_create(d).await,
-            kind::DOMAIN => self.domain_create(d, inputs).await,
-            kind::RESOURCE_SERVER => self.resource_server_put(d, inputs, true).await,
-            kind::CLIENT => self.client_create(d, inputs).await,
-            kind::BUCKET => self.bucket_create(d).await,
-            kind::CODE => self.code_put(d, inputs).await,
-            kind::REPOSITORY => self.repository_create(d).await,
-            kind::IMAGE => self.image_put(d, inputs).await,
-            kind::RUNTIME => self.runtime_create(d, inputs).await,
-            kind::CREDENTIAL_PROVIDER => self.provider_create(d, inputs).await,
-            kind::GATEWAY => self.gateway_create(d, inputs).await,
-            kind::TARGET => self.target_create(d, inputs).await,
-            other => Err(Error::world(format!("internal: unknown resource kind {other}"))),
+        match Kind::of(&d.key)? {
+            Kind::Role => self.role_put(d, true).await,
+            Kind::Pool => self.pool_create(d).await,
+            Kind::Domain => self.domain_create(d, inputs).await,
+            Kind::ResourceServer => self.resource_server_put(d, inputs, true).await,
+            Kind::Client => self.client_create(d, inputs).await,
+            Kind::Bucket => self.bucket_create(d).await,
+            Kind::Code => self.code_put(d, inputs).await,
+            Kind::Repository => self.repository_create(d).await,
+            Kind::Image => self.image_put(d, inputs).await,
+            Kind::Runtime => self.runtime_create(d, inputs).await,
+            Kind::CredentialProvider => self.provider_create(d, inputs).await,
+            Kind::Gateway => self.gateway_create(d, inputs).await,
+            Kind::Target => self.target_create(d, inputs).await,
         }
     }
 
     async fn update(&self, d: &Desired, current: &Record, inputs: &Inputs) -> Result<Live> {
-        match d.key.kind.as_str() {
-            kind::ROLE => self.role_put(d, false).await,
-            kind::POOL => self.pool_update(d, current).await,
-            kind::DOMAIN => self.domain_update(current).await,
-            kind::RESOURCE_SERVER => self.resource_server_put(d, inputs, false).await,
-            kind::CLIENT => self.client_update(d, current, inputs).await,
-            kind::BUCKET => self.bucket_update(d).await,
-            kind::CODE => self.code_put(d, inputs).await,
-            kind::REPOSITORY => self.repository_update(d, current).await,
-            kind::IMAGE => self.image_put(d, inputs).await,
-            kind::RUNTIME => self.runtime_update(d, current, inputs).await,
-            kind::CREDENTIAL_PROVIDER => self.provider_update(d, inputs).await,
-            kind::GATEWAY => self.gateway_update(d, current, inputs).await,
-            kind::TARGET => self.target_update(d, current, inputs).await,
-            other => Err(Error::world(format!("internal: unknown resource kind {other}"))),
+        match Kind::of(&d.key)? {
+            Kind::Role => self.role_put(d, false).await,
+            Kind::Pool => self.pool_update(d, current).await,
+            Kind::Domain => self.domain_update(current, inputs).await,
+            Kind::ResourceServer => self.resource_server_put(d, inputs, false).await,
+            Kind::Client => self.client_update(d, current, inputs).await,
+            Kind::Bucket => self.bucket_update(d).await,
+            Kind::Code => self.code_put(d, inputs).await,
+            Kind::Repository => self.repository_update(d, current).await,
+            Kind::Image => self.image_put(d, inputs).await,
+            Kind::Runtime => self.runtime_update(d, current, inputs).await,
+            Kind::CredentialProvider => self.provider_update(d, inputs).await,
+            Kind::Gateway => self.gateway_update(d, current, inputs).await,
+            Kind::Target => self.target_update(d, current, inputs).await,
         }
     }
 
     async fn delete(&self, r: &Record) -> Result<()> {
-        match r.key.kind.as_str() {
-            kind::ROLE => self.role_delete(r).await,
-            kind::POOL => self.pool_delete(r).await,
-            kind::DOMAIN => self.domain_delete(r).await,
-            kind::RESOURCE_SERVER => self.resource_server_delete(r).await,
-            kind::CLIENT => self.client_delete(r).await,
-            kind::BUCKET => self.bucket_delete(r).await,
-            kind::CODE => self.code_delete(r).await,
-            kind::REPOSITORY => self.repository_delete(r).await,
-            kind::IMAGE => self.image_delete(r).await,
-            kind::RUNTIME => self.runtime_delete(r).await,
-            kind::CREDENTIAL_PROVIDER => self.provider_delete(r).await,
-            kind::GATEWAY => self.gateway_delete(r).await,
-            kind::TARGET => self.target_delete(r).await,
-            other => Err(Error::world(format!("internal: unknown resource kind {other}"))),
+        match Kind::of(&r.key)? {
+            Kind::Role => self.role_delete(r).await,
+            Kind::Pool => self.pool_delete(r).await,
+            Kind::Domain => self.domain_delete(r).await,
+            Kind::ResourceServer => self.resource_server_delete(r).await,
+            Kind::Client => self.client_delete(r).await,
+            Kind::Bucket => self.bucket_delete(r).await,
+            Kind::Code => self.code_delete(r).await,
+            Kind::Repository => self.repository_delete(r).await,
+            Kind::Image => self.image_delete(r).await,
+            Kind::Runtime => self.runtime_delete(r).await,
+            Kind::CredentialProvider => self.provider_delete(r).await,
+            Kind::Gateway => self.gateway_delete(r).await,
+            Kind::Target => self.target_delete(r).await,
         }
     }
 }

@@ -5,8 +5,8 @@
 //! cannot be asked (an emulator without it, or a caller without `iam:SimulatePrincipalPolicy`)
 //! this is said once, in verbose output, and the deploy goes on.
 
-use super::{AwsCloud, input_str};
-use crate::kind;
+use super::AwsCloud;
+use crate::resources::{self as res, ProviderOut, RuntimeOut};
 use crate::sdk::{SdkResult, message};
 use aws_sdk_iam::types::PolicyEvaluationDecisionType;
 use mcpkit_engine::{Desired, Inputs};
@@ -40,7 +40,7 @@ impl AwsCloud {
         let Some(role) = gw.role_arn().map(str::to_string) else { return Ok(()) };
         let arn = |r: &str| self.aws.arn("bedrock-agentcore", r);
         let mut checks = vec![];
-        if d.config["credentials"] == "OAUTH" {
+        if res::config::<res::TargetConfig>(d)?.credentials == res::Credentials::Oauth {
             let directory = arn("workload-identity-directory/default");
             let identity = gw
                 .workload_identity_details()
@@ -49,7 +49,7 @@ impl AwsCloud {
                     let prefix = names::gateway(gw.name()).workload_identity;
                     arn(&format!("workload-identity-directory/default/workload-identity/{prefix}-"))
                 });
-            let provider = input_str(inputs, kind::CREDENTIAL_PROVIDER, "arn")?;
+            let provider = res::need::<ProviderOut>(inputs)?.arn;
             let name = provider.rsplit('/').next().unwrap_or_default().to_string();
             let p = self.aws.agentcore.get_oauth2_credential_provider().name(&name).send().await;
             let secret =
@@ -66,7 +66,7 @@ impl AwsCloud {
                 checks.push(Check { action: "secretsmanager:GetSecretValue", resources: vec![secret] });
             }
         } else {
-            let runtime = input_str(inputs, kind::RUNTIME, "arn")?;
+            let runtime = res::need::<RuntimeOut>(inputs)?.arn;
             let endpoint = format!("{runtime}/runtime-endpoint/{}", names::RUNTIME_ENDPOINT);
             checks.push(Check {
                 action: "bedrock-agentcore:InvokeAgentRuntime",

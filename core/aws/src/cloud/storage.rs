@@ -1,9 +1,11 @@
 //! Where artifacts live: the project's S3 bucket with content-addressed code zips, and ECR
 //! repositories with images built for linux/arm64.
 
-use super::{AwsCloud, input, input_str, output, recorded_id};
+use super::{AwsCloud, recorded_id};
 use crate::artifact;
-use crate::kind;
+use crate::resources::{
+    self as res, BucketOut, CodeConfig, CodeOut, ImageConfig, ImageOut, Outputs, RepositoryOut,
+};
 use crate::sdk::SdkResult;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
@@ -11,10 +13,9 @@ use aws_sdk_s3::types::{
 };
 use mcpkit_engine::{Desired, Inputs, Key, Live, Record};
 use mcpkit_workspace::error::{Error, Result};
-use serde_json::json;
 
 fn bucket_live(name: &str) -> Live {
-    Live { id: name.to_string(), outputs: json!({ "bucket": name }) }
+    BucketOut { bucket: name.to_string() }.live(name)
 }
 
 impl AwsCloud {
@@ -125,19 +126,17 @@ impl AwsCloud {
     pub(super) async fn code_read(&self, recorded: Option<&Record>) -> Result<Option<Live>> {
         // Not recorded: the object's key depends on the code, and `code_put` skips uploading
         // an object that is already there, so there is nothing to adopt.
-        let (Some(key), Some(bucket)) = (recorded_id(recorded), output(recorded, "bucket")) else {
-            return Ok(None);
-        };
-        let head = self.aws.s3.head_object().bucket(&bucket).key(key).send().await;
-        let head = head_denied(head, &bucket, key)?.found("read code artifact")?;
-        Ok(head.map(|_| Live { id: key.to_string(), outputs: json!({ "bucket": bucket, "key": key }) }))
+        let Some(CodeOut { bucket, key }) = res::recorded(recorded)? else { return Ok(None) };
+        let head = self.aws.s3.head_object().bucket(&bucket).key(&key).send().await;
+        let head = head_denied(head, &bucket, &key)?.found("read code artifact")?;
+        Ok(head.map(|_| CodeOut { bucket, key: key.clone() }.live(&key)))
     }
 
     /// Builds (or reuses) the server's zip and uploads it under its content key, unless an
     /// object with that key is already there.
     pub(super) async fn code_put(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
-        let bucket = input_str(inputs, kind::BUCKET, "bucket")?;
-        let key = d.config["key"].as_str().unwrap_or_default().to_string();
+        let bucket = res::need::<BucketOut>(inputs)?.bucket;
+        let key = res::config::<CodeConfig>(d)?.key;
         let head = self.aws.s3.head_object().bucket(&bucket).key(&key).send().await;
         let exists = head_denied(head, &bucket, &key)?.found("read code artifact")?.is_some();
         if !exists {
@@ -160,12 +159,13 @@ impl AwsCloud {
                 .await
                 .ctx(&format!("upload the code of {}", d.key.name))?;
         }
-        Ok(Live { id: key.clone(), outputs: json!({ "bucket": bucket, "key": key }) })
+        Ok(CodeOut { bucket, key: key.clone() }.live(&key))
     }
 
     pub(super) async fn code_delete(&self, r: &Record) -> Result<()> {
-        let bucket = output(Some(r), "bucket").unwrap_or_default();
-        self.aws.s3.delete_object().bucket(&bucket).key(&r.id).send().await.gone_ok("delete code artifact")
+        // Never finished: nothing recorded of it; the bucket's delete empties it.
+        let Some(CodeOut { bucket, key }) = res::recorded(Some(r))? else { return Ok(()) };
+        self.aws.s3.delete_object().bucket(&bucket).key(&key).send().await.gone_ok("delete code artifact")
     }
 
     pub(super) async fn repository_read(&self, key: &Key, recorded: Option<&Record>) -> Result<Option<Live>> {
@@ -178,7 +178,9 @@ impl AwsCloud {
             .await
             .found("read ECR repository")?;
         let Some(repo) = out.as_ref().and_then(|o| o.repositories().first()) else { return Ok(None) };
-        let arn = repo.repository_arn().unwrap_or_default();
+        let arn = repo
+            .repository_arn()
+            .ok_or_else(|| Error::world(format!("ECR answered without the ARN of {}", key.name)))?;
         if recorded_id(recorded).is_none() {
             let tags =
                 self.aws.ecr.list_tags_for_resource().resource_arn(arn).send().await.ctx("read ECR tags")?;
@@ -186,10 +188,8 @@ impl AwsCloud {
                 return Err(self.conflict(key, arn));
             }
         }
-        Ok(Some(Live {
-            id: arn.to_string(),
-            outputs: json!({ "uri": repo.repository_uri(), "name": key.name }),
-        }))
+        let uri = repo.repository_uri().unwrap_or_default().to_string();
+        Ok(Some(RepositoryOut { uri, name: key.name.clone() }.live(arn)))
     }
 
     fn ecr_tags(&self, key: &Key) -> Vec<aws_sdk_ecr::types::Tag> {
@@ -210,10 +210,11 @@ impl AwsCloud {
             .await
             .ctx(&format!("create ECR repository {}", d.key.name))?;
         let repo = out.repository().ok_or_else(|| Error::world("ECR returned no repository"))?;
-        Ok(Live {
-            id: repo.repository_arn().unwrap_or_default().to_string(),
-            outputs: json!({ "uri": repo.repository_uri(), "name": d.key.name }),
-        })
+        let arn =
+            repo.repository_arn().ok_or_else(|| Error::world("ECR answered without the repository's ARN"))?;
+        let uri =
+            repo.repository_uri().ok_or_else(|| Error::world("ECR answered without the repository's URI"))?;
+        Ok(RepositoryOut { uri: uri.to_string(), name: d.key.name.clone() }.live(arn))
     }
 
     pub(super) async fn repository_update(&self, d: &Desired, current: &Record) -> Result<Live> {
@@ -229,7 +230,8 @@ impl AwsCloud {
     }
 
     pub(super) async fn repository_delete(&self, r: &Record) -> Result<()> {
-        let name = output(Some(r), "name").unwrap_or_else(|| r.key.name.clone());
+        let name =
+            res::recorded::<RepositoryOut>(Some(r))?.map(|o| o.name).unwrap_or_else(|| r.key.name.clone());
         self.aws
             .ecr
             .delete_repository()
@@ -241,34 +243,27 @@ impl AwsCloud {
     }
 
     pub(super) async fn image_read(&self, recorded: Option<&Record>) -> Result<Option<Live>> {
-        let (Some(uri), Some(repo), Some(tag)) =
-            (recorded_id(recorded), output(recorded, "repository"), output(recorded, "tag"))
-        else {
-            return Ok(None);
-        };
+        let Some(image) = res::recorded::<ImageOut>(recorded)? else { return Ok(None) };
+        let (repo, tag) = (&image.repository, &image.tag);
         let out = self
             .aws
             .ecr
             .describe_images()
-            .repository_name(&repo)
-            .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(&tag).build())
+            .repository_name(repo)
+            .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(tag).build())
             .send()
             .await
             .found("read ECR image")?;
-        Ok(out.filter(|o| !o.image_details().is_empty()).map(|_| Live {
-            id: uri.to_string(),
-            outputs: recorded.map(|r| r.outputs.clone()).unwrap_or_default(),
-        }))
+        Ok(out.filter(|o| !o.image_details().is_empty()).map(|_| image.live(&image.uri)))
     }
 
     /// Builds the server's image for linux/arm64 with the container engine found on this
     /// machine and pushes it, tagged with the code hash.
     pub(super) async fn image_put(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
         let engine = artifact::container_engine()?;
-        let repo_name = d.config["repository"].as_str().unwrap_or_default().to_string();
-        let tag = d.config["hash"].as_str().unwrap_or_default().to_string();
-        let repo_uri = match input(inputs, kind::REPOSITORY) {
-            Some(l) => l.outputs["uri"].as_str().unwrap_or_default().to_string(),
+        let ImageConfig { repository: repo_name, hash: tag } = res::config(d)?;
+        let repo_uri = match res::input::<RepositoryOut>(inputs)? {
+            Some(r) => r.uri,
             None => format!("{}.dkr.ecr.{}.amazonaws.com/{repo_name}", self.aws.account, self.aws.region),
         };
         let uri = format!("{repo_uri}:{tag}");
@@ -291,13 +286,11 @@ impl AwsCloud {
         let password =
             String::from_utf8_lossy(&decoded).split_once(':').map(|(_, p)| p.to_string()).unwrap_or_default();
         crate::artifact::build_image(&engine, &spec, &uri, &repo_uri, &password, &self.build_cache).await?;
-        Ok(Live { id: uri.clone(), outputs: json!({ "uri": uri, "repository": repo_name, "tag": tag }) })
+        Ok(ImageOut { uri: uri.clone(), repository: repo_name, tag }.live(&uri))
     }
 
     pub(super) async fn image_delete(&self, r: &Record) -> Result<()> {
-        let (Some(repo), Some(tag)) = (output(Some(r), "repository"), output(Some(r), "tag")) else {
-            return Ok(());
-        };
+        let Some(ImageOut { repository: repo, tag, .. }) = res::recorded(Some(r))? else { return Ok(()) };
         self.aws
             .ecr
             .batch_delete_image()
