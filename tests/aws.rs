@@ -1098,3 +1098,82 @@ fn sixty_servers_fit_iams_quotas_and_destroy_leaves_nothing() {
     mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]).ok();
     assert_eq!(counts(&moto)["total"], 0, "{}", moto.inventory());
 }
+
+/// The last steps of what AgentCore Gateway does for an OAuth target: a client-credentials
+/// token with the provider's client and secret, and the runtime's authorizer accepting it.
+/// A provider holding a wrong secret, or a runtime that allows another client, fails the
+/// target; mcpkit's own configuration passes.
+#[test]
+fn a_token_the_identity_provider_or_the_runtime_would_refuse_fails_the_target() {
+    use aws_sdk_bedrockagentcorecontrol::types::{
+        AuthorizerConfiguration, CredentialProviderVendorType, CustomJwtAuthorizerConfiguration,
+        CustomOauth2ProviderConfigInput, Oauth2Discovery, Oauth2ProviderConfigInput,
+    };
+    let (moto, sb) = deployed(false);
+    let st = state(&sb);
+    let gid = recorded_id(&st, "agentcore.gateway:shop");
+    let tid = recorded_id(&st, "agentcore.target:shop-target");
+    let rid = recorded_id(&st, "agentcore.runtime:shop");
+    let pool = recorded_id(&st, "cognito.pool:shop-pool");
+    let client = recorded_id(&st, "cognito.client:shop-client");
+    let discovery = format!("{}/{pool}/.well-known/openid-configuration", moto.url());
+    let ac = AgentCore::new(&moto.sdk());
+    let provider = |secret: &str| {
+        Oauth2ProviderConfigInput::CustomOauth2ProviderConfig(
+            CustomOauth2ProviderConfigInput::builder()
+                .oauth_discovery(Oauth2Discovery::DiscoveryUrl(discovery.clone()))
+                .client_id(&client)
+                .client_secret(secret)
+                .build(),
+        )
+    };
+    block_on(async {
+        assert_eq!(settled(&ac, &gid, &tid).await.0, "READY");
+        // The provider with a secret that is not the client's.
+        ac.update_oauth2_credential_provider()
+            .name("shop-identity")
+            .credential_provider_vendor(CredentialProviderVendorType::CustomOauth2)
+            .oauth2_provider_config_input(provider("not-the-secret"))
+            .send()
+            .await
+            .unwrap();
+        let (status, why) = sync(&ac, &gid, &tid).await;
+        assert_eq!(status, "FAILED");
+        assert!(why.contains("invalid_client"), "{why}");
+
+        // The right secret again, and a runtime that allows another client only.
+        let cognito = aws_sdk_cognitoidentityprovider::Client::new(&moto.sdk());
+        let c =
+            cognito.describe_user_pool_client().user_pool_id(&pool).client_id(&client).send().await.unwrap();
+        let secret = c.user_pool_client().unwrap().client_secret().unwrap().to_string();
+        ac.update_oauth2_credential_provider()
+            .name("shop-identity")
+            .credential_provider_vendor(CredentialProviderVendorType::CustomOauth2)
+            .oauth2_provider_config_input(provider(&secret))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sync(&ac, &gid, &tid).await.0, "READY");
+        let rt = ac.get_agent_runtime().agent_runtime_id(&rid).send().await.unwrap();
+        let other = AuthorizerConfiguration::CustomJwtAuthorizer(
+            CustomJwtAuthorizerConfiguration::builder()
+                .discovery_url(&discovery)
+                .allowed_clients("someone-else")
+                .build()
+                .unwrap(),
+        );
+        ac.update_agent_runtime()
+            .agent_runtime_id(&rid)
+            .set_agent_runtime_artifact(rt.agent_runtime_artifact().cloned())
+            .role_arn(rt.role_arn())
+            .set_network_configuration(rt.network_configuration().cloned())
+            .set_protocol_configuration(rt.protocol_configuration().cloned())
+            .authorizer_configuration(other)
+            .send()
+            .await
+            .unwrap();
+        let (status, why) = sync(&ac, &gid, &tid).await;
+        assert_eq!(status, "FAILED");
+        assert!(why.contains("is not allowed"), "{why}");
+    });
+}

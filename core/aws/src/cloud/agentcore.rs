@@ -616,18 +616,31 @@ impl AwsCloud {
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(std::time::Duration::from_secs(15));
-            self.aws
-                .agentcore
-                .update_gateway_target()
-                .gateway_identifier(gateway_id)
-                .target_id(target_id)
-                .name(name)
-                .target_configuration(target.clone())
-                .credential_provider_configurations(creds.clone())
-                .send()
-                .await
-                .ctx(&format!("update gateway target {name}"))?;
+            self.target_put(name, gateway_id, target_id, target, creds).await?;
         }
+    }
+
+    /// A full update of a target (AgentCore lists its tools again).
+    async fn target_put(
+        &self,
+        name: &str,
+        gateway_id: &str,
+        target_id: &str,
+        target: &TargetConfiguration,
+        creds: &CredentialProviderConfiguration,
+    ) -> Result<()> {
+        self.aws
+            .agentcore
+            .update_gateway_target()
+            .gateway_identifier(gateway_id)
+            .target_id(target_id)
+            .name(name)
+            .target_configuration(target.clone())
+            .credential_provider_configurations(creds.clone())
+            .send()
+            .await
+            .ctx(&format!("update gateway target {name}"))
+            .map(|_| ())
     }
 
     /// Same endpoint and credentials: the server's code changed, so the gateway re-reads its
@@ -645,15 +658,7 @@ impl AwsCloud {
                 .await
                 .ctx(&format!("synchronize gateway target {}", d.key.name))?;
         } else {
-            ac.update_gateway_target()
-                .gateway_identifier(&gateway_id)
-                .target_id(&current.id)
-                .name(&d.key.name)
-                .target_configuration(target.clone())
-                .credential_provider_configurations(creds.clone())
-                .send()
-                .await
-                .ctx(&format!("update gateway target {}", d.key.name))?;
+            self.target_put(&d.key.name, &gateway_id, &current.id, &target, &creds).await?;
         }
         self.target_settle(&d.key.name, &gateway_id, &current.id, &target, &creds).await?;
         Ok(Self::target_live(&gateway_id, &current.id, &shape))
