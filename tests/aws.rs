@@ -18,7 +18,18 @@ fn workspace(sb: &Sandbox, two: bool) {
 }
 
 fn mcpkit(sb: &Sandbox, moto: &Moto, args: &[&str]) -> Run {
-    let env = moto.env();
+    mcpkit_as(sb, moto, "testing", args)
+}
+
+/// mcpkit signing its AWS requests with the access key `key` (the emulator's `caller_policy`
+/// says what that identity may do).
+fn mcpkit_as(sb: &Sandbox, moto: &Moto, key: &str, args: &[&str]) -> Run {
+    let mut env = moto.env();
+    for (k, v) in env.iter_mut() {
+        if k == "AWS_ACCESS_KEY_ID" {
+            *v = key.to_string();
+        }
+    }
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     sb.run_env("shop", args, &env)
 }
@@ -954,17 +965,6 @@ fn a_target_denied_while_its_roles_policy_propagates_is_tried_again() {
     let gid = recorded_id(&st, "agentcore.gateway:shop");
     assert_eq!(block_on(settled(&ac, &gid, &tid)).0, "READY");
     assert_topology(&moto, 2);
-}
-
-fn mcpkit_as(sb: &Sandbox, moto: &Moto, key: &str, args: &[&str]) -> Run {
-    let mut env = moto.env();
-    for (k, v) in env.iter_mut() {
-        if k == "AWS_ACCESS_KEY_ID" {
-            *v = key.to_string();
-        }
-    }
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    sb.run_env("shop", args, &env)
 }
 
 /// `mcpkit aws policy` is what a CI role needs: an identity holding exactly it deploys,

@@ -448,12 +448,9 @@ def _young_role_error(call):
     if not limit or call.op not in _ROLE_CHECKED_OPS or not isinstance(role_arn, str):
         return None
     from moto.core.utils import utcnow
-    from moto.iam.models import iam_backends
 
-    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
-    try:
-        role = iam_backends[call.account][partition].get_role_by_arn(role_arn)
-    except Exception:  # unknown role or partition: moto doesn't check roles, neither do we
+    role = rules.role_by_arn(call.account, role_arn)
+    if role is None:  # unknown role or partition: moto doesn't check roles, neither do we
         return None
     age = (utcnow() - role.create_date).total_seconds()
     if age >= limit:
@@ -987,13 +984,12 @@ def simulate_principal_policy(call):
     if not FAULTS.settings["simulator"]:
         return _query_error(400, "InvalidAction",
                             "The action SimulatePrincipalPolicy is not valid for this web service.")
-    q = parse_qs((call.body or b"").decode("utf-8", "replace"))
-    q.update(parse_qs(call.query))
-    role = rules.role_by_arn(call.account, (q.get("PolicySourceArn") or [""])[0])
+    form = call.form()
+    role = rules.role_by_arn(call.account, form.get("PolicySourceArn", ""))
     if role is None:
         return _query_error(404, "NoSuchEntity", "The principal does not exist")
-    actions = [v[0] for k, v in sorted(q.items()) if k.startswith("ActionNames.member.")]
-    resources = [v[0] for k, v in sorted(q.items()) if k.startswith("ResourceArns.member.")] or ["*"]
+    actions = [v for k, v in sorted(form.items()) if k.startswith("ActionNames.member.")]
+    resources = [v for k, v in sorted(form.items()) if k.startswith("ResourceArns.member.")] or ["*"]
     docs = rules.role_documents(role)
     members = []
     decisions = {"Allow": "allowed", "ExplicitDeny": "explicitDeny", "ImplicitDeny": "implicitDeny"}
