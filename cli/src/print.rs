@@ -41,6 +41,19 @@ impl Printer {
         }
     }
 
+    /// A warning, on stderr (so it never mixes into output meant for a pipe).
+    pub fn warn(&self, s: impl AsRef<str>) {
+        eprintln!("warning: {}", s.as_ref());
+    }
+
+    /// What the gateway found wrong in the servers' names and URIs, one warning each.
+    pub fn name_problems(&self, problems: &[mcpkit_core::names::NameProblem]) {
+        for n in problems {
+            let served = if n.served { "served anyway" } else { "not served" };
+            self.warn(format!("server `{}`: {} `{}` ({served}): {}", n.server, n.kind, n.name, n.rule));
+        }
+    }
+
     pub fn error(&self, e: &Error) {
         match e {
             Error::Input(problems) => {

@@ -56,8 +56,12 @@ fn local(r: &mcpkit_core::local::DeployReport, p: &Printer) {
     }
     for s in &r.servers {
         let state = format!("{:?}", s.state).to_lowercase();
-        p.line(format!("  {:<20} {state} ({} tools)  {}", s.name, s.tools, s.runtime_url));
+        p.line(format!(
+            "  {:<20} {state} ({} tools, {} prompts, {} resources)  {}",
+            s.name, s.tools, s.prompts, s.resources, s.runtime_url
+        ));
     }
+    p.name_problems(&r.problems);
     p.line("");
     p.line("Gateway URL: ".to_string() + &r.gateway_url);
     p.line(format!("User Pool ID: {}", r.user_pool));

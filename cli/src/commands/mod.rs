@@ -14,6 +14,10 @@ pub mod import;
 pub mod logs;
 pub mod new;
 pub mod plugin;
+pub mod prompt;
+pub mod prompts;
+pub mod read;
+pub mod resources;
 pub mod status;
 pub mod supervise;
 pub mod templates;
@@ -58,8 +62,16 @@ pub enum Command {
     Token(TargetArgs),
     /// List the deployed gateway's tools.
     Tools(TargetArgs),
-    /// Call a tool through the deployed gateway.
+    /// Call a tool through the deployed gateway (its progress and log messages on stderr).
     Call(call::Args),
+    /// List the deployed gateway's prompts.
+    Prompts(TargetArgs),
+    /// Render a prompt of the deployed gateway.
+    Prompt(prompt::Args),
+    /// List the deployed gateway's resources and resource templates.
+    Resources(TargetArgs),
+    /// Read a resource through the deployed gateway.
+    Read(read::Args),
     /// Show the servers' logs.
     Logs(logs::Args),
     /// Stop and remove everything a deploy made.
@@ -118,6 +130,10 @@ pub fn exec(command: Command, p: &Printer) -> Result<ExitStatus> {
         Command::Token(a) => token::exec(a, p),
         Command::Tools(a) => tools::exec(a, p),
         Command::Call(a) => call::exec(a, p),
+        Command::Prompts(a) => prompts::exec(a, p),
+        Command::Prompt(a) => prompt::exec(a, p),
+        Command::Resources(a) => resources::exec(a, p),
+        Command::Read(a) => read::exec(a, p),
         Command::Logs(a) => logs::exec(a, p),
         Command::Destroy(a) => destroy::exec(a, p),
         Command::Dev(a) => dev::exec(a, p),

@@ -28,13 +28,16 @@ pub fn exec(a: TargetArgs, p: &Printer) -> Result<ExitStatus> {
             for s in &r.servers {
                 let err = s.last_error.as_ref().map(|e| format!("  last error: {e}")).unwrap_or_default();
                 p.line(format!(
-                    "  {:<20} {:<10} {} tools, {} restarts{err}",
+                    "  {:<20} {:<10} {} tools, {} prompts, {} resources, {} restarts{err}",
                     s.name,
                     format!("{:?}", s.state).to_lowercase(),
                     s.tools,
+                    s.prompts,
+                    s.resources,
                     s.restarts
                 ));
             }
+            p.name_problems(&r.problems);
         }
     }
     Ok(ExitStatus::Success)

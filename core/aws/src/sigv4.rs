@@ -287,6 +287,16 @@ pub async fn connect(url: &str, aws: &Aws, lifecycle: Lifecycle) -> Result<mcp::
     mcp::connect_with(url, SigV4Client::agentcore(aws)?, lifecycle).await
 }
 
+/// [`connect`], with `handler` answering what the server sends.
+pub async fn connect_as<H: rmcp::service::Service<rmcp::RoleClient>>(
+    url: &str,
+    aws: &Aws,
+    lifecycle: Lifecycle,
+    handler: H,
+) -> Result<mcp::ClientOf<H>> {
+    mcp::connect_with_as(url, SigV4Client::agentcore(aws)?, lifecycle, handler).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,16 +1,36 @@
 //! A real MCP client (rmcp over streamable HTTP), for the gateway's upstream hop and for the
 //! `tools` and `call` commands.
 
+// Logging, sampling and roots are deprecated by SEP-2577 (2026-07-28), but servers use them
+// and AgentCore Gateway carries them, so mcpkit does too.
+#![allow(deprecated)]
+
 use mcpkit_workspace::error::{Error, Result};
 use mcpkit_workspace::secret::Secret;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, ProtocolVersion,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation, LoggingLevel,
+    LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken, ProtocolVersion,
+    RequestMetaObject,
 };
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService};
+use rmcp::service::{
+    ClientLifecycleMode, ClientServiceExt, NotificationContext, RoleClient, RunningService, Service,
+};
+use rmcp::ClientHandler;
+use std::sync::Arc;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::{StreamableHttpClient, StreamableHttpClientTransportConfig};
 
 pub type Client = RunningService<RoleClient, ClientConfig>;
+
+/// A client whose server-initiated traffic goes to the handler `H`.
+pub type ClientOf<H> = RunningService<RoleClient, H>;
+
+/// mcpkit's client description, with the capabilities given: what `initialize` sends (and, on
+/// 2026-07-28, every request's `_meta`).
+pub fn client_info(capabilities: ClientCapabilities) -> ClientConfig {
+    ClientConfig::new(capabilities, Implementation::new("mcpkit", mcpkit_workspace::VERSION))
+        .with_protocol_version(ProtocolVersion::V_2025_11_25)
+}
 
 /// Which lifecycle a client uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -26,12 +46,24 @@ pub enum Lifecycle {
 
 /// Connects to an MCP endpoint, with a bearer token when given.
 pub async fn connect(url: &str, token: Option<&Secret>, lifecycle: Lifecycle) -> Result<Client> {
+    connect_as(url, token, lifecycle, client_info(ClientCapabilities::default())).await
+}
+
+/// [`connect`], with `handler` answering what the server sends: its requests (elicitation,
+/// sampling) and its notifications (progress, log messages).
+pub async fn connect_as<H: Service<RoleClient>>(
+    url: &str,
+    token: Option<&Secret>,
+    lifecycle: Lifecycle,
+    handler: H,
+) -> Result<ClientOf<H>> {
     crate::install_crypto();
     let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
     if let Some(t) = token {
         config = config.auth_header(t.expose().to_string());
     }
-    serve(url, StreamableHttpClientTransport::with_client(crate::net::for_url(url)?, config), lifecycle).await
+    let transport = StreamableHttpClientTransport::with_client(crate::net::for_url(url)?, config);
+    serve(url, transport, lifecycle, handler).await
 }
 
 /// Connects over `http`, any streamable-HTTP client (one that signs its requests, say), with
@@ -41,22 +73,28 @@ pub async fn connect_with<C: StreamableHttpClient>(
     http: C,
     lifecycle: Lifecycle,
 ) -> Result<Client> {
+    connect_with_as(url, http, lifecycle, client_info(ClientCapabilities::default())).await
+}
+
+/// [`connect_with`], with `handler` answering what the server sends (see [`connect_as`]).
+pub async fn connect_with_as<C: StreamableHttpClient, H: Service<RoleClient>>(
+    url: &str,
+    http: C,
+    lifecycle: Lifecycle,
+    handler: H,
+) -> Result<ClientOf<H>> {
     crate::install_crypto();
     let config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
-    serve(url, StreamableHttpClientTransport::with_client(http, config), lifecycle).await
+    serve(url, StreamableHttpClientTransport::with_client(http, config), lifecycle, handler).await
 }
 
 /// Runs the client's side of the lifecycle over `transport`.
-async fn serve<C: StreamableHttpClient>(
+async fn serve<C: StreamableHttpClient, H: Service<RoleClient>>(
     url: &str,
     transport: StreamableHttpClientTransport<C>,
     lifecycle: Lifecycle,
-) -> Result<Client> {
-    let info = ClientConfig::new(
-        ClientCapabilities::default(),
-        Implementation::new("mcpkit", mcpkit_workspace::VERSION),
-    )
-    .with_protocol_version(ProtocolVersion::V_2025_11_25);
+    handler: H,
+) -> Result<ClientOf<H>> {
     let mode = match lifecycle {
         Lifecycle::Legacy => ClientLifecycleMode::Initialize,
         Lifecycle::Modern => {
@@ -67,7 +105,7 @@ async fn serve<C: StreamableHttpClient>(
             legacy_version: Some(ProtocolVersion::V_2025_11_25),
         },
     };
-    let client = info.serve_with_lifecycle(transport, mode).await.map_err(|e| {
+    let client = handler.serve_with_lifecycle(transport, mode).await.map_err(|e| {
         let challenge = e.auth_challenge().map(|c| format!(" ({c})")).unwrap_or_default();
         Error::world(format!("cannot connect to {url}: {e}{challenge}"))
     })?;
@@ -85,4 +123,73 @@ pub async fn call(
         .call_tool(CallToolRequestParams::new(name.to_string()).with_arguments(args))
         .await
         .map_err(|e| Error::world(format!("tools/call {name} failed: {e}")))
+}
+
+/// What a server reports while it handles a request.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Progress(ProgressNotificationParam),
+    Log(LogLine),
+}
+
+/// A server's log message (`notifications/message`).
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// `debug` … `emergency`.
+    pub level: String,
+    pub logger: Option<String>,
+    pub data: serde_json::Value,
+}
+
+/// A client handler that passes progress and log messages to a callback: how `mcpkit call`
+/// shows a tool's progress and prints its log lines.
+#[derive(Clone)]
+pub struct Observer {
+    sink: Arc<dyn Fn(Event) + Send + Sync>,
+}
+
+impl Observer {
+    pub fn new(sink: impl Fn(Event) + Send + Sync + 'static) -> Self {
+        Observer { sink: Arc::new(sink) }
+    }
+}
+
+impl ClientHandler for Observer {
+    fn get_info(&self) -> ClientConfig {
+        client_info(ClientCapabilities::default())
+    }
+
+    async fn on_progress(&self, params: ProgressNotificationParam, _ctx: NotificationContext<RoleClient>) {
+        (self.sink)(Event::Progress(params));
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _ctx: NotificationContext<RoleClient>,
+    ) {
+        let level = serde_json::to_value(params.level).ok().and_then(|v| v.as_str().map(str::to_string));
+        (self.sink)(Event::Log(LogLine {
+            level: level.unwrap_or_default(),
+            logger: params.logger,
+            data: params.data,
+        }));
+    }
+}
+
+/// Calls a tool asking for its progress (a progress token) and its log messages (`info` and
+/// above: on 2026-07-28 a request opts in with a level; earlier servers send what they send).
+pub async fn call_observed<H: Service<RoleClient>>(
+    client: &ClientOf<H>,
+    name: &str,
+    args: serde_json::Map<String, serde_json::Value>,
+) -> Result<CallToolResult> {
+    let level = LoggingLevel::Info;
+    let mut meta = RequestMetaObject::with_progress_token(ProgressToken(rmcp::model::NumberOrString::String(
+        "mcpkit-call".into(),
+    )));
+    meta.set_log_level(level);
+    let mut params = CallToolRequestParams::new(name.to_string()).with_arguments(args);
+    params.meta = Some(meta);
+    client.call_tool(params).await.map_err(|e| Error::world(format!("tools/call {name} failed: {e}")))
 }

@@ -3,7 +3,7 @@
 //! runtime endpoints `/runtimes/<runtime>/invocations` that authorize with the runtime's own
 //! realm and proxy to the server process, as AgentCore Runtime's customJWTAuthorizer does.
 
-use super::gateway::Gateway;
+use super::gateway::{Gateway, Principal};
 use super::identity::Realm;
 use super::plan::{self, ServerState};
 use super::stack::{Stack, stamp};
@@ -14,21 +14,26 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router, middleware};
 use mcpkit_deploy::auth::jwt::Denied;
-use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 pub fn router(stack: Arc<Stack>, gateway_name: String, ct: CancellationToken) -> Router {
     let gw_stack = stack.clone();
+    // Sessions for clients of 2025-11-25 and earlier, as an AgentCore gateway with a
+    // `sessionConfiguration` has them: elicitation and sampling need one (devguide
+    // "gateway-sessions"). 2026-07-28 requests are served statelessly whatever this says.
     let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
+        .with_legacy_session_mode(true)
         .with_json_response(true)
         .with_sse_keep_alive(None)
         .with_cancellation_token(ct);
-    let service: StreamableHttpService<Gateway, NeverSessionManager> = StreamableHttpService::new(
-        move || Ok(Gateway { stack: gw_stack.clone(), name: gateway_name.clone() }),
-        Arc::new(NeverSessionManager::default()),
+    let mut sessions = LocalSessionManager::default();
+    sessions.session_config.keep_alive = Some(Sessions::TIMEOUT);
+    let service: StreamableHttpService<Gateway, LocalSessionManager> = StreamableHttpService::new(
+        move || Ok(Gateway::new(gw_stack.clone(), gateway_name.clone())),
+        Arc::new(sessions),
         config,
     );
     let mcp = Router::new()
@@ -216,14 +221,69 @@ fn origin_allowed(headers: &HeaderMap) -> bool {
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
-async fn gateway_auth(State(stack): State<Arc<Stack>>, req: Request, next: middleware::Next) -> Response {
+/// The gateway's sessions, as AgentCore keeps them (devguide "gateway-sessions"): each is bound
+/// to the identity that opened it, so another caller's token cannot use it, and it ends an
+/// absolute [`Sessions::TIMEOUT`] after its `initialize` (AWS's default `sessionTimeoutInSeconds`).
+#[derive(Default)]
+pub struct Sessions {
+    open: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
+}
+
+impl Sessions {
+    pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3600);
+
+    /// Whether `who` may use session `id` (unknown ids are rmcp's to refuse).
+    fn admits(&self, id: &str, who: &str) -> bool {
+        let mut open = self.open.lock().expect("sessions");
+        match open.get(id) {
+            Some((_, since)) if since.elapsed() >= Self::TIMEOUT => {
+                open.remove(id);
+                false
+            }
+            Some((owner, _)) => owner == who,
+            None => true,
+        }
+    }
+
+    fn opened(&self, id: &str, who: &str) {
+        let mut open = self.open.lock().expect("sessions");
+        open.retain(|_, (_, since)| since.elapsed() < Self::TIMEOUT);
+        open.insert(id.to_string(), (who.to_string(), std::time::Instant::now()));
+    }
+
+    fn closed(&self, id: &str) {
+        self.open.lock().expect("sessions").remove(id);
+    }
+}
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+async fn gateway_auth(State(stack): State<Arc<Stack>>, mut req: Request, next: middleware::Next) -> Response {
     if !origin_allowed(req.headers()) {
         return json_error(StatusCode::FORBIDDEN, "forbidden", "origin not allowed");
     }
     let authorizer = stack.gateway_auth.read().await.clone();
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     match authorizer.authorize(header).await {
-        Ok(_) => next.run(req).await,
+        Ok(claims) => {
+            let who = claims.client_id.or(claims.sub).unwrap_or_default();
+            let session = req.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+            if let Some(id) = &session
+                && !stack.sessions.admits(id, &who)
+            {
+                // As for a session that does not exist: the client starts a new one.
+                return json_error(StatusCode::NOT_FOUND, "not_found", "no such session");
+            }
+            let deleting = req.method() == Method::DELETE;
+            req.extensions_mut().insert(Principal(who.clone()));
+            let resp = next.run(req).await;
+            match (&session, resp.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok())) {
+                (None, Some(new)) => stack.sessions.opened(new, &who),
+                (Some(id), _) if deleting => stack.sessions.closed(id),
+                _ => {}
+            }
+            resp
+        }
         Err(denied) => {
             if !matches!(denied, Denied::Missing) {
                 eprintln!("{} gateway refused a request: {denied}", stamp());

@@ -48,6 +48,9 @@ pub struct ServerReport {
     pub runtime_url: String,
     pub state: ServerState,
     pub tools: usize,
+    pub prompts: usize,
+    /// Resources and resource templates.
+    pub resources: usize,
     pub restarts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
@@ -74,6 +77,8 @@ pub struct DeployReport {
     pub actions: Vec<Action>,
     pub servers: Vec<ServerReport>,
     pub tools: Vec<String>,
+    /// Names and URIs of the servers that break a rule or collide (see `gateway::catalog`).
+    pub problems: Vec<mcpkit_workspace::names::NameProblem>,
 }
 
 /// Refuses auth providers the local target cannot use, naming where they are chosen.
@@ -279,6 +284,7 @@ pub fn prepare(
                 python,
                 entrypoint,
                 env: s.env.clone(),
+                resource_priority: s.resource_priority.unwrap_or(gateway::catalog::DEFAULT_PRIORITY),
                 hash,
             }
         })
@@ -449,6 +455,7 @@ pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
         actions: if unchanged { vec![] } else { actions },
         servers: server_reports(&plan, &status),
         tools,
+        problems: status.problems.clone(),
     })
 }
 
@@ -463,6 +470,8 @@ fn server_reports(plan: &LocalPlan, status: &Status) -> Vec<ServerReport> {
                 runtime_url: plan::runtime_url(&plan.base_url(), &s.runtime),
                 state: st.map(|x| x.state).unwrap_or(ServerState::Stopped),
                 tools: st.map(|x| x.tools).unwrap_or(0),
+                prompts: st.map(|x| x.prompts).unwrap_or(0),
+                resources: st.map(|x| x.resources).unwrap_or(0),
                 restarts: st.map(|x| x.restarts).unwrap_or(0),
                 pid: st.and_then(|x| x.pid),
                 port: st.and_then(|x| x.port),
@@ -590,6 +599,7 @@ pub struct StatusReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint: Option<String>,
     pub servers: Vec<ServerReport>,
+    pub problems: Vec<mcpkit_workspace::names::NameProblem>,
 }
 
 pub fn status(ws: &Workspace) -> Result<StatusReport> {
@@ -604,9 +614,17 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
             gateway_url: None,
             token_endpoint: None,
             servers: vec![],
+            problems: vec![],
         });
     };
-    let empty = Status { generation: 0, pid: 0, start_time: 0, port: plan.port, servers: Default::default() };
+    let empty = Status {
+        generation: 0,
+        pid: 0,
+        start_time: 0,
+        port: plan.port,
+        servers: Default::default(),
+        problems: vec![],
+    };
     Ok(StatusReport {
         target: "local",
         running: st.is_some(),
@@ -614,6 +632,7 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
         gateway_url: Some(plan.gateway_url()),
         token_endpoint: gateway_credentials(&paths).ok().map(|c| c.token_endpoint),
         servers: server_reports(&plan, st.as_ref().unwrap_or(&empty)),
+        problems: st.map(|s| s.problems).unwrap_or_default(),
     })
 }
 

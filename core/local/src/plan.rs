@@ -27,8 +27,16 @@ pub struct ServerPlan {
     pub python: PathBuf,
     pub entrypoint: PathBuf,
     pub env: BTreeMap<String, String>,
+    /// Which target serves a resource URI that several serve: the lowest wins (AgentCore's
+    /// `resourcePriority`, default 1000).
+    #[serde(default = "default_priority")]
+    pub resource_priority: u32,
     /// Changes whenever anything that should restart the server changes.
     pub hash: String,
+}
+
+fn default_priority() -> u32 {
+    crate::gateway::catalog::DEFAULT_PRIORITY
 }
 
 impl LocalPlan {
@@ -78,6 +86,10 @@ pub struct ServerStatus {
     pub pid: Option<u32>,
     pub port: Option<u16>,
     pub tools: usize,
+    #[serde(default)]
+    pub prompts: usize,
+    #[serde(default)]
+    pub resources: usize,
     pub restarts: u32,
     pub last_error: Option<String>,
     pub hash: String,
@@ -92,6 +104,9 @@ pub struct Status {
     pub start_time: u64,
     pub port: u16,
     pub servers: BTreeMap<String, ServerStatus>,
+    /// What the gateway found wrong in the servers' names and URIs.
+    #[serde(default)]
+    pub problems: Vec<mcpkit_workspace::names::NameProblem>,
 }
 
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>> {

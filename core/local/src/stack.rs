@@ -1,14 +1,17 @@
 //! The running local stack, shared by the HTTP handlers and the server supervisors: the
-//! signing key and realms, one slot per server (its process, port, state, tools, authorizer
-//! and the gateway's upstream client), and the status file that reports all of it.
+//! signing key and realms, one slot per server (its process, port, state, catalog, authorizer
+//! and the gateway's upstream client), the gateway's merged view of the catalogs, and the
+//! status file that reports all of it.
 
 use super::identity::{Identities, SigningKey};
 use super::paths::LocalPaths;
 use super::plan::{self, LocalPlan, ServerPlan, ServerState, ServerStatus, Status};
 use mcpkit_deploy::auth::jwt::{AuthorizerConfig, JwtAuthorizer};
 use mcpkit_deploy::auth::oauth::{ClientCredentials, Token, TokenSource};
+use super::gateway::catalog::{Catalog, Member, View};
+use super::gateway::held::Held;
+use super::gateway::relay::Relay;
 use mcpkit_deploy::mcp::{self, Lifecycle};
-use rmcp::model::Tool;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,17 +31,46 @@ pub struct Upstream {
     tokens: TokenSource,
     authorizer: Arc<JwtAuthorizer>,
     client: Mutex<Option<(Arc<mcp::Client>, Token)>>,
+    /// The lifecycle the server answered to, so a relayed call's own connection does not try
+    /// `server/discover` on a server that only knows `initialize`.
+    lifecycle: std::sync::Mutex<Lifecycle>,
 }
 
 impl Upstream {
     pub fn new(tokens: TokenSource, authorizer: Arc<JwtAuthorizer>) -> Self {
-        Upstream { url: std::sync::Mutex::new(String::new()), tokens, authorizer, client: Mutex::new(None) }
+        Upstream {
+            url: std::sync::Mutex::new(String::new()),
+            tokens,
+            authorizer,
+            client: Mutex::new(None),
+            lifecycle: std::sync::Mutex::new(Lifecycle::Auto),
+        }
     }
 
     /// Points at a (re)started server process.
     pub async fn set_port(&self, port: u16) {
         *self.url.lock().expect("url lock") = format!("http://127.0.0.1:{port}/mcp");
+        *self.lifecycle.lock().expect("lifecycle lock") = Lifecycle::Auto;
         self.reset().await;
+    }
+
+    /// A token for the runtime, checked by the runtime's own authorizer, as the runtime
+    /// endpoint would check it.
+    async fn authorized_token(&self) -> mcpkit_workspace::Result<Token> {
+        let token = self.tokens.token().await?;
+        let header = format!("Bearer {}", token.access_token.expose());
+        self.authorizer.authorize(Some(&header)).await.map_err(|d| {
+            mcpkit_workspace::Error::world(format!("the runtime refused the gateway's token: {d}"))
+        })?;
+        Ok(token)
+    }
+
+    /// A connection of one relayed call's own, whose handler passes on what the server sends.
+    pub async fn relayed(&self, relay: Relay) -> mcpkit_workspace::Result<mcp::ClientOf<Relay>> {
+        self.authorized_token().await?;
+        let url = self.url.lock().expect("url lock").clone();
+        let lifecycle = *self.lifecycle.lock().expect("lifecycle lock");
+        mcp::connect_as(&url, None, lifecycle, relay).await
     }
 
     /// A connected client whose token is not about to expire.
@@ -50,13 +82,14 @@ impl Upstream {
         {
             return Ok(c.clone());
         }
-        let token = self.tokens.token().await?;
-        let header = format!("Bearer {}", token.access_token.expose());
-        self.authorizer.authorize(Some(&header)).await.map_err(|d| {
-            mcpkit_workspace::Error::world(format!("the runtime refused the gateway's token: {d}"))
-        })?;
+        let token = self.authorized_token().await?;
         let url = self.url.lock().expect("url lock").clone();
         let c = Arc::new(mcp::connect(&url, None, Lifecycle::Auto).await?);
+        let modern = c
+            .peer_info()
+            .is_some_and(|i| i.protocol_version >= rmcp::model::ProtocolVersion::V_2026_07_28);
+        *self.lifecycle.lock().expect("lifecycle lock") =
+            if modern { Lifecycle::Modern } else { Lifecycle::Legacy };
         *guard = Some((c.clone(), token));
         Ok(c)
     }
@@ -71,7 +104,7 @@ impl Upstream {
 pub struct ServerSlot {
     pub plan: ServerPlan,
     pub status: ServerStatus,
-    pub tools: Vec<Tool>,
+    pub catalog: Catalog,
     pub authorizer: Arc<JwtAuthorizer>,
     pub upstream: Arc<Upstream>,
     pub cancel: CancellationToken,
@@ -86,6 +119,14 @@ pub struct Stack {
     pub auth: RwLock<super::AuthFile>,
     pub gateway_auth: RwLock<Arc<JwtAuthorizer>>,
     pub servers: RwLock<BTreeMap<String, ServerSlot>>,
+    /// The gateway's merged catalog of the ready targets, rebuilt when a slot changes.
+    pub view: std::sync::RwLock<Arc<View>>,
+    /// The view's fingerprint, watched by sessions for list-changed notifications.
+    pub changes: tokio::sync::watch::Sender<[u64; 3]>,
+    /// Relayed calls waiting for a 2026-07-28 client's retry.
+    pub held: Held,
+    /// The gateway's sessions (2025-11-25 and earlier) and whose they are.
+    pub sessions: super::http::Sessions,
     pub base_url: String,
     /// Foreground (`mcpkit dev`): server output goes to our stdout, prefixed and coloured.
     pub foreground: bool,
@@ -138,19 +179,66 @@ impl Stack {
                 pid: None,
                 port: None,
                 tools: 0,
+                prompts: 0,
+                resources: 0,
                 restarts: 0,
                 last_error: None,
                 hash: sp.hash.clone(),
             },
-            tools: vec![],
+            catalog: Catalog::default(),
             authorizer,
             upstream: Arc::new(upstream),
             cancel: CancellationToken::new(),
         }
     }
 
-    /// Updates a server's status (if the slot is still the one with `hash`) and rewrites the
-    /// status file.
+    /// A new, empty stack.
+    pub fn new(
+        paths: LocalPaths,
+        plan: LocalPlan,
+        identities: Identities,
+        auth: super::AuthFile,
+        foreground: bool,
+    ) -> Stack {
+        let gateway_auth = binding_authorizer(auth.gateway.as_ref());
+        Stack {
+            paths,
+            base_url: plan.base_url(),
+            plan: RwLock::new(plan),
+            key: Default::default(),
+            identities: RwLock::new(identities),
+            auth: RwLock::new(auth),
+            gateway_auth: RwLock::new(gateway_auth),
+            servers: RwLock::new(BTreeMap::new()),
+            view: std::sync::RwLock::new(Arc::new(View::build([], vec![super::gateway::search::tool()]))),
+            changes: tokio::sync::watch::Sender::new([0; 3]),
+            held: Held::default(),
+            sessions: Default::default(),
+            foreground,
+        }
+    }
+
+    /// The gateway's current view.
+    pub fn view(&self) -> Arc<View> {
+        self.view.read().expect("view lock").clone()
+    }
+
+    /// Rebuilds the view from the ready slots.
+    fn rebuild_view(&self, servers: &BTreeMap<String, ServerSlot>) {
+        let members = servers.values().filter(|s| s.status.state == ServerState::Ready).map(|s| Member {
+            server: &s.plan.name,
+            target: &s.plan.target,
+            priority: s.plan.resource_priority,
+            catalog: &s.catalog,
+        });
+        let view = Arc::new(View::build(members, vec![super::gateway::search::tool()]));
+        let fingerprint = view.fingerprint();
+        *self.view.write().expect("view lock") = view;
+        self.changes.send_if_modified(|old| std::mem::replace(old, fingerprint) != fingerprint);
+    }
+
+    /// Updates a server's slot (if it is still the one with `hash`), the gateway's view and
+    /// the status file.
     pub async fn update(&self, name: &str, hash: &str, f: impl FnOnce(&mut ServerSlot)) {
         {
             let mut servers = self.servers.write().await;
@@ -158,8 +246,14 @@ impl Stack {
                 Some(slot) if slot.plan.hash == hash => f(slot),
                 _ => return,
             }
+            self.rebuild_view(&servers);
         }
         self.write_status().await;
+    }
+
+    /// Rebuilds the view after slots were added, removed or re-planned.
+    pub async fn refresh(&self) {
+        self.rebuild_view(&*self.servers.read().await);
     }
 
     pub async fn write_status(&self) {
@@ -172,6 +266,7 @@ impl Stack {
             start_time: super::process_start_time(std::process::id()).unwrap_or(0),
             port,
             servers: servers.iter().map(|(k, s)| (k.clone(), s.status.clone())).collect(),
+            problems: self.view().problems.clone(),
         };
         if let Err(e) = plan::write_json(&self.paths.status(), &status) {
             eprintln!("{} cannot write the status file: {e}", stamp());

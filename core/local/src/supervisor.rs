@@ -8,6 +8,7 @@ use super::http::router;
 use super::identity::Identities;
 use super::paths::LocalPaths;
 use super::plan::{self, LocalPlan, ServerPlan, ServerState};
+use super::gateway::catalog::Catalog;
 use super::stack::{Stack, binding_authorizer, stamp};
 use axum::serve::ListenerExt;
 use mcpkit_workspace::error::{Error, Result};
@@ -18,7 +19,6 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::RwLock;
 use tokio_util::sync::CancellationToken;
 
 /// Loaded by every server process (see the file's own comment).
@@ -49,20 +49,8 @@ pub async fn run(
         &paths.python_shim().join("sitecustomize.py"),
         SITECUSTOMIZE.as_bytes(),
     )?;
-    let base_url = plan.base_url();
     let auth = AuthFile::load(&paths)?;
-    let gateway_auth = binding_authorizer(auth.gateway.as_ref());
-    let stack = Arc::new(Stack {
-        paths: paths.clone(),
-        gateway_auth: RwLock::new(gateway_auth),
-        plan: RwLock::new(plan.clone()),
-        key: Default::default(),
-        identities: RwLock::new(ids),
-        auth: RwLock::new(auth),
-        servers: RwLock::new(BTreeMap::new()),
-        base_url,
-        foreground,
-    });
+    let stack = Arc::new(Stack::new(paths.clone(), plan.clone(), ids, auth, foreground));
     let ct = CancellationToken::new();
     let app = router(stack.clone(), plan.gateway.clone(), ct.child_token());
     let serve_ct = ct.clone();
@@ -154,8 +142,10 @@ pub async fn apply(stack: &Arc<Stack>, plan: LocalPlan) {
             }
         }
         for (name, sp) in &wanted {
-            if !servers.contains_key(name) {
-                to_start.push(sp.clone());
+            match servers.get_mut(name) {
+                // Same code: keep it running under its new plan (its priority, say).
+                Some(slot) => slot.plan = sp.clone(),
+                None => to_start.push(sp.clone()),
             }
         }
     }
@@ -165,6 +155,7 @@ pub async fn apply(stack: &Arc<Stack>, plan: LocalPlan) {
         stack.servers.write().await.insert(sp.name.clone(), slot);
         tokio::spawn(supervise(stack.clone(), sp, cancel));
     }
+    stack.refresh().await;
     stack.write_status().await;
 }
 
@@ -213,8 +204,10 @@ async fn supervise(stack: Arc<Stack>, sp: ServerPlan, cancel: CancellationToken)
                 s.status.port = None;
                 s.status.restarts += 1;
                 s.status.last_error = Some(outcome.clone());
-                s.tools.clear();
+                s.catalog = Default::default();
                 s.status.tools = 0;
+                s.status.prompts = 0;
+                s.status.resources = 0;
             })
             .await;
         tokio::select! {
@@ -337,8 +330,8 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
     }
 }
 
-/// Waits until the server answers `tools/list` through its runtime endpoint (the path the
-/// gateway uses, with the runtime's own OAuth token), then records its tools.
+/// Waits until the server answers through the gateway's upstream (with the runtime's own OAuth
+/// token), then records its catalog: tools, prompts, resources and templates.
 async fn wait_ready(stack: &Arc<Stack>, sp: &ServerPlan, port: u16) -> Result<usize> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
@@ -354,16 +347,18 @@ async fn wait_ready(stack: &Arc<Stack>, sp: &ServerPlan, port: u16) -> Result<us
     while Instant::now() < deadline {
         match async {
             let c = upstream.client().await?;
-            c.list_all_tools().await.map_err(|e| Error::world(format!("tools/list: {e}")))
+            Catalog::fetch(&c).await.map_err(Error::world)
         }
         .await
         {
-            Ok(tools) => {
-                let n = tools.len();
+            Ok(catalog) => {
+                let n = catalog.tools.len();
                 stack
                     .update(&sp.name, &sp.hash, |s| {
-                        s.tools = tools;
                         s.status.tools = n;
+                        s.status.prompts = catalog.prompts.len();
+                        s.status.resources = catalog.resources.len() + catalog.templates.len();
+                        s.catalog = catalog;
                         s.status.state = ServerState::Ready;
                         s.status.last_error = None;
                     })

@@ -122,5 +122,6 @@ pub(crate) fn blank_server() -> Server {
         auto_create_execution_role: true,
         execution_role_arn: None,
         auto_create_ecr: true,
+        resource_priority: None,
     }
 }

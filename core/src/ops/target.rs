@@ -5,6 +5,12 @@ use crate::error::{Error, Problem, Result};
 use crate::local::runtime;
 use crate::manifest::Workspace;
 use crate::secret::Secret;
+use mcpkit_deploy::mcp;
+use rmcp::model::{
+    CallToolResult, GetPromptRequestParams, GetPromptResult, Prompt, ReadResourceRequestParams,
+    ReadResourceResult, Resource, ResourceTemplate, Tool,
+};
+use rmcp::service::{RoleClient, Service};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default)]
@@ -54,36 +60,44 @@ fn access(ws: &Workspace, target: &DeployTarget) -> Result<Access> {
     }
 }
 
-/// An MCP client of the deployed gateway.
-async fn open(ws: &Workspace, access: &Access) -> Result<crate::mcp::Client> {
-    let lifecycle = crate::mcp::Lifecycle::Auto;
+/// An MCP client of the deployed gateway, with `handler` answering what the gateway sends.
+async fn open<H: Service<RoleClient>>(ws: &Workspace, access: &Access, handler: H) -> Result<mcp::ClientOf<H>> {
+    let lifecycle = mcp::Lifecycle::Auto;
     match access {
-        Access::Bearer(url, token) => crate::mcp::connect(url, Some(token), lifecycle).await,
+        Access::Bearer(url, token) => mcp::connect_as(url, Some(token), lifecycle, handler).await,
         Access::SigV4(settings) => {
             let (url, aws) = crate::aws::commands::gateway_url(ws, settings).await?;
-            crate::aws::sigv4::connect(&url, &aws, lifecycle).await
+            crate::aws::sigv4::connect_as(&url, &aws, lifecycle, handler).await
         }
     }
 }
 
-/// The deployed gateway's tools, as the gateway describes them.
-pub fn tools(ws: &Workspace, target: &DeployTarget) -> Result<Vec<rmcp::model::Tool>> {
+/// Connects to the deployed gateway, does `work`, and closes the connection.
+fn session<H: Service<RoleClient>, T>(
+    ws: &Workspace,
+    target: &DeployTarget,
+    handler: H,
+    work: impl AsyncFnOnce(&mcp::ClientOf<H>) -> Result<T>,
+) -> Result<T> {
     let access = access(ws, target)?;
     runtime()?.block_on(async {
-        let c = open(ws, &access).await?;
-        let tools = c.list_all_tools().await.map_err(|e| Error::world(format!("tools/list: {e}")));
+        let c = open(ws, &access, handler).await?;
+        let r = work(&c).await;
         let _ = c.cancel().await;
-        tools
+        r
     })
 }
 
-/// Calls a tool through the deployed gateway. `args` is a JSON object.
-pub fn call(
-    ws: &Workspace,
-    target: &DeployTarget,
-    tool: &str,
-    args: &str,
-) -> Result<rmcp::model::CallToolResult> {
+fn quiet() -> rmcp::model::ClientConfig {
+    mcp::client_info(Default::default())
+}
+
+fn failed(what: &'static str) -> impl Fn(rmcp::ServiceError) -> Error {
+    move |e| Error::world(format!("{what}: {e}"))
+}
+
+/// `--args`: a JSON object.
+fn json_object(args: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
     let args: serde_json::Value = serde_json::from_str(args).map_err(|e| {
         Error::input(
             Problem::new(format!("not valid JSON: {e}"))
@@ -91,16 +105,72 @@ pub fn call(
                 .hint(r#"for example --args '{"a": 1}'"#),
         )
     })?;
-    let serde_json::Value::Object(args) = args else {
-        return Err(Error::input(Problem::new("must be a JSON object").field("--args")));
-    };
-    let access = access(ws, target)?;
-    runtime()?.block_on(async {
-        let c = open(ws, &access).await?;
-        let r = crate::mcp::call(&c, tool, args).await;
-        let _ = c.cancel().await;
-        r
+    match args {
+        serde_json::Value::Object(args) => Ok(args),
+        _ => Err(Error::input(Problem::new("must be a JSON object").field("--args"))),
+    }
+}
+
+/// The deployed gateway's tools, as the gateway describes them.
+pub fn tools(ws: &Workspace, target: &DeployTarget) -> Result<Vec<Tool>> {
+    session(ws, target, quiet(), async |c| c.list_all_tools().await.map_err(failed("tools/list")))
+}
+
+/// Calls a tool through the deployed gateway. `args` is a JSON object; what the tool reports
+/// while it runs (progress, log messages) goes to `on_event`.
+pub fn call(
+    ws: &Workspace,
+    target: &DeployTarget,
+    tool: &str,
+    args: &str,
+    on_event: impl Fn(mcp::Event) + Send + Sync + 'static,
+) -> Result<CallToolResult> {
+    let args = json_object(args)?;
+    session(ws, target, mcp::Observer::new(on_event), async |c| {
+        mcp::call_observed(c, tool, args).await
     })
+}
+
+/// The deployed gateway's prompts.
+pub fn prompts(ws: &Workspace, target: &DeployTarget) -> Result<Vec<Prompt>> {
+    session(ws, target, quiet(), async |c| c.list_all_prompts().await.map_err(failed("prompts/list")))
+}
+
+/// A prompt rendered with `args` (a JSON object of strings, as MCP's prompt arguments are).
+pub fn prompt(ws: &Workspace, target: &DeployTarget, name: &str, args: &str) -> Result<GetPromptResult> {
+    let args = json_object(args)?;
+    if let Some((k, _)) = args.iter().find(|(_, v)| !v.is_string()) {
+        return Err(Error::input(
+            Problem::new(format!("argument `{k}` is not a string: prompt arguments are strings"))
+                .field("--args")
+                .hint(r#"for example --args '{"topic": "rust"}'"#),
+        ));
+    }
+    let mut params = GetPromptRequestParams::new(name.to_string());
+    params.arguments = Some(args);
+    session(ws, target, quiet(), async |c| c.get_prompt(params).await.map_err(failed("prompts/get")))
+}
+
+/// The deployed gateway's resources and resource templates.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourcesReport {
+    pub resources: Vec<Resource>,
+    pub templates: Vec<ResourceTemplate>,
+}
+
+pub fn resources(ws: &Workspace, target: &DeployTarget) -> Result<ResourcesReport> {
+    session(ws, target, quiet(), async |c| {
+        Ok(ResourcesReport {
+            resources: c.list_all_resources().await.map_err(failed("resources/list"))?,
+            templates: c.list_all_resource_templates().await.map_err(failed("resources/templates/list"))?,
+        })
+    })
+}
+
+/// Reads a resource by its URI.
+pub fn read(ws: &Workspace, target: &DeployTarget, uri: &str) -> Result<ReadResourceResult> {
+    let params = ReadResourceRequestParams::new(uri.to_string());
+    session(ws, target, quiet(), async |c| c.read_resource(params).await.map_err(failed("resources/read")))
 }
 
 /// MCP clients `connect` knows.

@@ -80,6 +80,10 @@ pub struct Server {
     pub execution_role_arn: Option<String>,
     #[serde(default = "yes")]
     pub auto_create_ecr: bool,
+    /// When several servers serve the same resource URI, the gateway reads it from the one
+    /// with the lowest priority (AgentCore's `resourcePriority`; absent: 1000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_priority: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -338,6 +342,9 @@ fn server_table(s: &Server) -> Table {
     }
     if !s.auto_create_ecr {
         t.insert("auto_create_ecr", value(false));
+    }
+    if let Some(p) = s.resource_priority {
+        t.insert("resource_priority", value(i64::from(p)));
     }
     if !s.env.is_empty() {
         let mut env = toml_edit::InlineTable::new();

@@ -289,6 +289,58 @@ pub fn split_tool_name(name: &str) -> Option<(&str, &str)> {
     name.split_once(TOOL_SEPARATOR).filter(|(t, n)| !t.is_empty() && !n.is_empty())
 }
 
+/// The MCP rule for a tool name (SEP-986, adopted in the 2025-11-25 specification): 1 to 128
+/// characters of ASCII letters, digits, `_`, `-` and `.`. MCP applies it to tools; the gateway
+/// holds prompts to it too, since it names both the same way (`{target}___{name}`).
+pub const MCP_NAME: Rule = Rule {
+    what: "gateway name",
+    pattern: r"[A-Za-z0-9_.\-]+",
+    min: 1,
+    max: 128,
+    source: "MCP tool names, SEP-986: 1-128 of A-Z a-z 0-9 _ - .",
+};
+
+/// Bedrock's model APIs refuse tool names over 64 characters (Converse's `toolSpec.name`,
+/// `[a-zA-Z0-9_-]+`, 1-64), so an agent on Bedrock cannot use a longer gateway tool name even
+/// where MCP allows it (the starter toolkit hit it: aws/bedrock-agentcore-starter-toolkit#308).
+/// AgentCore documents no limit of its own on the prefixed name.
+pub const BEDROCK_TOOL_NAME: Rule = Rule {
+    what: "gateway name",
+    pattern: r"[a-zA-Z0-9_\-]+",
+    min: 1,
+    max: 64,
+    source: "Bedrock Converse toolSpec.name: 1-64 of a-z A-Z 0-9 _ -",
+};
+
+/// What is wrong with a name the gateway would serve, as `mcpkit deploy` and `status` report it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NameProblem {
+    /// The server whose listing has it.
+    pub server: String,
+    /// `tool`, `prompt`, `resource` or `resource template`.
+    pub kind: String,
+    /// The name (or URI) as the gateway would serve it.
+    pub name: String,
+    /// The rule broken, in one sentence.
+    pub rule: String,
+    /// True when the gateway serves it anyway (a warning), false when it cannot.
+    pub served: bool,
+}
+
+/// Checks a prefixed gateway tool or prompt name against MCP's rule (which makes it unusable
+/// by conforming clients) and Bedrock's (which makes it unusable by Bedrock agents).
+pub fn check_gateway_name(kind: &str, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Err(e) = MCP_NAME.check(name) {
+        out.push(e.replacen("gateway name", &format!("gateway {kind} name"), 1));
+    } else if kind == "tool"
+        && let Err(e) = BEDROCK_TOOL_NAME.check(name)
+    {
+        out.push(e.replacen("gateway name", &format!("gateway {kind} name"), 1));
+    }
+    out
+}
+
 /// Checks a user-chosen name (`kind` is "server", "gateway" or "project") and every name
 /// derived from it. Returns one message per violated rule.
 pub fn check_slug(kind: &str, name: &str) -> Result<(), String> {
@@ -401,6 +453,21 @@ mod tests {
         assert_eq!(d.len(), 63);
         assert!(COGNITO_DOMAIN.check(&d).is_ok());
         assert_eq!(cognito_domain("aws", "abcd1234"), "mcpkit-abcd1234");
+    }
+
+    #[test]
+    fn gateway_names_follow_mcp_and_bedrock_rules() {
+        assert!(check_gateway_name("tool", "calc-target___add").is_empty());
+        let long = format!("calc-target___{}", "a".repeat(60));
+        let p = check_gateway_name("tool", &long);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("Bedrock") && p[0].contains("74 characters"), "{p:?}");
+        // Prompts are not Bedrock tools: only MCP's rule applies.
+        assert!(check_gateway_name("prompt", &long).is_empty());
+        let p = check_gateway_name("tool", "calc-target___say hello");
+        assert!(p[0].contains("SEP-986") && p[0].contains("gateway tool name"), "{p:?}");
+        let p = check_gateway_name("prompt", &format!("t___{}", "x".repeat(130)));
+        assert!(p[0].contains("128"), "{p:?}");
     }
 
     #[test]
