@@ -5,7 +5,6 @@ mod support;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use support::mcp::{self, Era};
 use support::{Run, Sandbox};
@@ -26,127 +25,68 @@ if __name__ == "__main__":
     mcp.run(transport="streamable-http")
 "#;
 
-/// A deployed workspace; destroyed (every process stopped) when dropped, even on panic.
-struct Stack {
-    sb: Sandbox,
-    ws: PathBuf,
-}
+use support::stack::Deployed as Stack;
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = self.sb.cmd(".").args(["destroy", "-y", "--workspace"]).arg(&self.ws).output();
-    }
-}
-
-impl Stack {
-    /// calculator + helloworld in the workspace, and a third server registered from a folder
-    /// outside it.
-    fn deploy() -> (Stack, Run) {
-        let sb = Sandbox::new();
-        sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
-        sb.run("calc", &["add-server", "greeter", "-t", "helloworld"]).ok();
-        // The third server lives outside the workspace and is written for mcp 1.x FastMCP,
-        // which listens where FASTMCP_HOST/FASTMCP_PORT say and knows only `initialize`.
-        let outside = sb.path().join("elsewhere");
-        std::fs::create_dir(&outside).unwrap();
-        std::fs::write(outside.join("echo_server.py"), FASTMCP_V1_SERVER).unwrap();
-        std::fs::write(outside.join("requirements.txt"), "mcp>=1.20,<2\n").unwrap();
-        sb.run(
+/// calculator + helloworld in the workspace, and a third server registered from a folder
+/// outside it.
+fn deploy_three() -> (Stack, Run) {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    sb.run("calc", &["add-server", "greeter", "-t", "helloworld"]).ok();
+    // The third server lives outside the workspace and is written for mcp 1.x FastMCP,
+    // which listens where FASTMCP_HOST/FASTMCP_PORT say and knows only `initialize`.
+    let outside = sb.path().join("elsewhere");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("echo_server.py"), FASTMCP_V1_SERVER).unwrap();
+    std::fs::write(outside.join("requirements.txt"), "mcp>=1.20,<2\n").unwrap();
+    sb.run(
+        "calc",
+        &[
+            "add-server",
+            "outside",
+            "--entrypoint",
+            "../elsewhere/echo_server.py",
+            "--requirements",
+            "../elsewhere/requirements.txt",
+        ],
+    )
+    .input_error(); // `..` is refused...
+    sb.run(
+        ".",
+        &[
+            "add-server",
+            "outside",
+            "--workspace",
             "calc",
-            &[
-                "add-server",
-                "outside",
-                "--entrypoint",
-                "../elsewhere/echo_server.py",
-                "--requirements",
-                "../elsewhere/requirements.txt",
-            ],
-        )
-        .input_error(); // `..` is refused...
-        sb.run(
-            ".",
-            &[
-                "add-server",
-                "outside",
-                "--workspace",
-                "calc",
-                "--entrypoint",
-                "elsewhere/echo_server.py",
-                "--requirements",
-                "elsewhere/requirements.txt",
-            ],
-        )
-        .ok(); // ...a path from outside is stored absolute.
-        let ws = sb.path().join("calc");
-        // As in many containers: Python may not write bytecode, so only the install can.
-        let run = sb.run_env("calc", &["deploy"], &[("PYTHONDONTWRITEBYTECODE", "1")]);
-        (Stack { sb, ws }, run)
-    }
+            "--entrypoint",
+            "elsewhere/echo_server.py",
+            "--requirements",
+            "elsewhere/requirements.txt",
+        ],
+    )
+    .ok(); // ...a path from outside is stored absolute.
+    // As in many containers: Python may not write bytecode, so only the install can.
+    let run = sb.run_env("calc", &["deploy"], &[("PYTHONDONTWRITEBYTECODE", "1")]);
+    (Stack::new(sb, "calc"), run)
+}
 
-    fn run(&self, args: &[&str]) -> Run {
-        self.sb.run("calc", args)
-    }
-
-    fn status(&self) -> Value {
-        let r = self.run(&["status", "--json"]);
-        r.ok();
-        serde_json::from_str(&r.stdout).unwrap()
-    }
-
-    fn gateway_url(&self) -> String {
-        self.status()["gateway_url"].as_str().unwrap().to_string()
-    }
-
-    fn token(&self) -> String {
-        let r = self.run(&["token"]);
-        r.ok();
-        r.stdout.trim().to_string()
-    }
-
-    fn local(&self) -> PathBuf {
-        self.ws.join(".mcpkit/local")
-    }
-
-    fn identities(&self) -> Value {
-        serde_json::from_slice(&std::fs::read(self.local().join("identities.json")).unwrap()).unwrap()
-    }
-
-    fn pid(&self, server: &str) -> u32 {
-        self.status()["servers"].as_array().unwrap().iter().find(|s| s["name"] == server).unwrap()["pid"]
-            .as_u64()
-            .unwrap() as u32
-    }
-
-    /// Every secret the stack holds: client secrets, the signing key, and a live token.
-    fn secrets(&self) -> Vec<String> {
-        let ids = self.identities();
-        let mut v: Vec<String> = ids["realms"]
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|r| r["client_secret"].as_str().unwrap().to_string())
-            .collect();
-        let pem = std::fs::read_to_string(self.local().join("signing-key.pem")).unwrap();
-        v.extend(pem.lines().filter(|l| !l.starts_with("-----")).map(str::to_string));
-        let creds: Value = serde_json::from_slice(
-            &std::fs::read(self.ws.join(".mcpkit/credentials/local-calc.json")).unwrap(),
-        )
-        .unwrap();
-        v.push(creds["access_token"].as_str().unwrap().to_string());
-        v
-    }
-
-    fn wait_until(&self, what: &str, timeout: Duration, mut f: impl FnMut(&Value) -> bool) {
-        let start = Instant::now();
-        loop {
-            let st = self.status();
-            if f(&st) {
-                return;
-            }
-            assert!(start.elapsed() < timeout, "timed out waiting for {what}: {st:#}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
+/// Every secret the stack holds: client secrets, the signing key, and a live token.
+fn secrets(stack: &Stack) -> Vec<String> {
+    let ids = stack.identities();
+    let mut v: Vec<String> = ids["realms"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|r| r["client_secret"].as_str().unwrap().to_string())
+        .collect();
+    let pem = std::fs::read_to_string(stack.local().join("signing-key.pem")).unwrap();
+    v.extend(pem.lines().filter(|l| !l.starts_with("-----")).map(str::to_string));
+    let creds: Value = serde_json::from_slice(
+        &std::fs::read(stack.ws.join(".mcpkit/credentials/local-calc.json")).unwrap(),
+    )
+    .unwrap();
+    v.push(creds["access_token"].as_str().unwrap().to_string());
+    v
 }
 
 /// A blocking `tools/list` POST with an Authorization header; returns the status.
@@ -187,7 +127,7 @@ fn assert_no_secret(text: &str, secrets: &[String], where_: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploy_lists_and_calls_through_the_gateway_in_both_eras() {
-    let (stack, deploy) = tokio::task::spawn_blocking(Stack::deploy).await.unwrap();
+    let (stack, deploy) = tokio::task::spawn_blocking(deploy_three).await.unwrap();
     deploy.ok();
     assert!(deploy.stdout.contains("Gateway URL: http://127.0.0.1:"), "{}", deploy.stdout);
     assert!(deploy.stdout.contains("Client Secret: <redacted>"));
@@ -250,20 +190,11 @@ fn b64(v: &[u8]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_token_matrix_is_refused_with_401() {
-    let (stack, deploy) = tokio::task::spawn_blocking(Stack::deploy).await.unwrap();
+    let (stack, deploy) = tokio::task::spawn_blocking(deploy_three).await.unwrap();
     deploy.ok();
     let url = stack.gateway_url();
     let base = url.trim_end_matches("/mcp").to_string();
-    let ids = stack.identities();
-    let realm = |kind: &str, name: &str| -> Value {
-        ids["realms"]
-            .as_object()
-            .unwrap()
-            .values()
-            .find(|r| r["kind"] == kind && r["resource"] == name)
-            .cloned()
-            .unwrap()
-    };
+    let realm = |kind: &str, name: &str| stack.realm(kind, name);
     let gw = &realm("gateway", "calc");
     let greeter = realm("runtime", "greeter");
     // A gateway and a server with the same name get realms of their own.
@@ -420,7 +351,7 @@ async fn the_token_matrix_is_refused_with_401() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_is_restarted_while_the_others_keep_answering() {
-    let (stack, deploy) = tokio::task::spawn_blocking(Stack::deploy).await.unwrap();
+    let (stack, deploy) = tokio::task::spawn_blocking(deploy_three).await.unwrap();
     deploy.ok();
     let url = stack.gateway_url();
     let token = stack.token();
@@ -472,7 +403,7 @@ async fn a_killed_server_is_restarted_while_the_others_keep_answering() {
 
 #[test]
 fn redeploy_is_a_no_op_and_a_change_restarts_only_its_server() {
-    let (stack, deploy) = Stack::deploy();
+    let (stack, deploy) = deploy_three();
     deploy.ok();
     let before = (stack.pid("calc"), stack.pid("greeter"), stack.pid("outside"));
     let again = stack.run(&["deploy", "--json"]);
@@ -532,7 +463,7 @@ fn redeploy_is_a_no_op_and_a_change_restarts_only_its_server() {
 
 #[test]
 fn destroy_leaves_no_process_no_port_and_no_state_and_no_old_token_works_again() {
-    let (stack, deploy) = Stack::deploy();
+    let (stack, deploy) = deploy_three();
     deploy.ok();
     let status = stack.status();
     let port = port_of(status["gateway_url"].as_str().unwrap());
@@ -590,7 +521,7 @@ fn destroy_leaves_no_process_no_port_and_no_state_and_no_old_token_works_again()
 
 #[test]
 fn no_secret_reaches_stdout_stderr_or_logs() {
-    let (stack, deploy) = Stack::deploy();
+    let (stack, deploy) = deploy_three();
     deploy.ok();
     let mut outputs = vec![("deploy", deploy)];
     outputs.push(("deploy -v", stack.run(&["deploy", "-v"])));
@@ -599,7 +530,7 @@ fn no_secret_reaches_stdout_stderr_or_logs() {
     outputs.push(("tools", stack.run(&["tools"])));
     outputs.push(("call", stack.run(&["call", "calc-target___add", "--args", r#"{"a": 1, "b": 2}"#])));
     outputs.push(("logs", stack.run(&["logs"])));
-    let secrets = stack.secrets();
+    let secrets = secrets(&stack);
     assert!(secrets.len() > 4);
     for (what, out) in &outputs {
         out.ok();
@@ -658,8 +589,7 @@ fn dev_runs_in_the_foreground_reloads_on_change_and_stops_on_ctrl_c() {
             sink.lock().unwrap().push(l);
         }
     });
-    let ws = sb.path().join("calc");
-    let stack = Stack { sb, ws };
+    let stack = Stack::new(sb, "calc");
     let ready = |st: &Value| st["running"] == true && st["servers"][0]["state"] == "ready";
     stack.wait_until("dev ready", Duration::from_secs(120), ready);
     let r = stack.run(&["call", "calc-target___add", "--args", r#"{"a": 1, "b": 2}"#]);
@@ -693,8 +623,7 @@ fn dev_runs_in_the_foreground_reloads_on_change_and_stops_on_ctrl_c() {
 fn a_server_that_cannot_start_fails_the_deploy_with_its_log() {
     let sb = Sandbox::new();
     sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
-    let ws = sb.path().join("calc");
-    let stack = Stack { sb, ws };
+    let stack = Stack::new(sb, "calc");
     let path = stack.ws.join("servers/calc/server.py");
     let code = std::fs::read_to_string(&path).unwrap();
     std::fs::write(&path, format!("raise SystemExit('missing DATABASE_URL')\n{code}")).unwrap();

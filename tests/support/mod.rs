@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod mcp;
 pub mod plugins;
+pub mod stack;
 
 use std::collections::BTreeMap;
 

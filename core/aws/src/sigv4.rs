@@ -293,8 +293,9 @@ pub async fn connect_as<H: rmcp::service::Service<rmcp::RoleClient>>(
     aws: &Aws,
     lifecycle: Lifecycle,
     handler: H,
+    tap: Option<mcp::Tap>,
 ) -> Result<mcp::ClientOf<H>> {
-    mcp::connect_with_as(url, SigV4Client::agentcore(aws)?, lifecycle, handler).await
+    mcp::connect_with_as(url, SigV4Client::agentcore(aws)?, lifecycle, handler, tap).await
 }
 
 #[cfg(test)]

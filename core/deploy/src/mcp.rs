@@ -12,11 +12,9 @@ use rmcp::model::{
     LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken, ProtocolVersion,
     RequestMetaObject,
 };
-use rmcp::service::{
-    ClientLifecycleMode, ClientServiceExt, NotificationContext, RoleClient, RunningService, Service,
-};
-use rmcp::ClientHandler;
-use std::sync::Arc;
+use rmcp::model::{JsonRpcMessage, ServerNotification};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService, Service};
+use rmcp::transport::Transport;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::{StreamableHttpClient, StreamableHttpClientTransportConfig};
 
@@ -46,16 +44,17 @@ pub enum Lifecycle {
 
 /// Connects to an MCP endpoint, with a bearer token when given.
 pub async fn connect(url: &str, token: Option<&Secret>, lifecycle: Lifecycle) -> Result<Client> {
-    connect_as(url, token, lifecycle, client_info(ClientCapabilities::default())).await
+    connect_as(url, token, lifecycle, client_info(ClientCapabilities::default()), None).await
 }
 
-/// [`connect`], with `handler` answering what the server sends: its requests (elicitation,
-/// sampling) and its notifications (progress, log messages).
+/// [`connect`], with `handler` answering the server's requests (elicitation, sampling) and
+/// `tap`, when given, receiving its progress and log messages in order (see [`Tap`]).
 pub async fn connect_as<H: Service<RoleClient>>(
     url: &str,
     token: Option<&Secret>,
     lifecycle: Lifecycle,
     handler: H,
+    tap: Option<Tap>,
 ) -> Result<ClientOf<H>> {
     crate::install_crypto();
     let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
@@ -63,7 +62,7 @@ pub async fn connect_as<H: Service<RoleClient>>(
         config = config.auth_header(t.expose().to_string());
     }
     let transport = StreamableHttpClientTransport::with_client(crate::net::for_url(url)?, config);
-    serve(url, transport, lifecycle, handler).await
+    serve(url, Tapped { inner: transport, tap }, lifecycle, handler).await
 }
 
 /// Connects over `http`, any streamable-HTTP client (one that signs its requests, say), with
@@ -73,25 +72,27 @@ pub async fn connect_with<C: StreamableHttpClient>(
     http: C,
     lifecycle: Lifecycle,
 ) -> Result<Client> {
-    connect_with_as(url, http, lifecycle, client_info(ClientCapabilities::default())).await
+    connect_with_as(url, http, lifecycle, client_info(ClientCapabilities::default()), None).await
 }
 
-/// [`connect_with`], with `handler` answering what the server sends (see [`connect_as`]).
+/// [`connect_with`], with a handler and a tap as for [`connect_as`].
 pub async fn connect_with_as<C: StreamableHttpClient, H: Service<RoleClient>>(
     url: &str,
     http: C,
     lifecycle: Lifecycle,
     handler: H,
+    tap: Option<Tap>,
 ) -> Result<ClientOf<H>> {
     crate::install_crypto();
     let config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
-    serve(url, StreamableHttpClientTransport::with_client(http, config), lifecycle, handler).await
+    let transport = StreamableHttpClientTransport::with_client(http, config);
+    serve(url, Tapped { inner: transport, tap }, lifecycle, handler).await
 }
 
 /// Runs the client's side of the lifecycle over `transport`.
 async fn serve<C: StreamableHttpClient, H: Service<RoleClient>>(
     url: &str,
-    transport: StreamableHttpClientTransport<C>,
+    transport: Tapped<StreamableHttpClientTransport<C>>,
     lifecycle: Lifecycle,
     handler: H,
 ) -> Result<ClientOf<H>> {
@@ -141,39 +142,55 @@ pub struct LogLine {
     pub data: serde_json::Value,
 }
 
-/// A client handler that passes progress and log messages to a callback: how `mcpkit call`
-/// shows a tool's progress and prints its log lines.
-#[derive(Clone)]
-pub struct Observer {
-    sink: Arc<dyn Fn(Event) + Send + Sync>,
+/// Where a client's progress and log messages go, in the order the server sent them.
+///
+/// rmcp hands each notification to the client's handler on a task of its own, so two that
+/// arrive together can reach a handler in either order, and after the call's result. A tap
+/// takes them off the transport as they are read, in order; the channel closes when the
+/// connection does, so whoever reads it knows when it has seen everything.
+pub struct Tap(pub tokio::sync::mpsc::UnboundedSender<Event>);
+
+/// A transport that passes progress and log messages to its tap instead of to rmcp.
+pub struct Tapped<T> {
+    inner: T,
+    tap: Option<Tap>,
 }
 
-impl Observer {
-    pub fn new(sink: impl Fn(Event) + Send + Sync + 'static) -> Self {
-        Observer { sink: Arc::new(sink) }
+impl<T: Transport<RoleClient>> Transport<RoleClient> for Tapped<T> {
+    type Error = T::Error;
+
+    fn send(
+        &mut self,
+        item: rmcp::service::TxJsonRpcMessage<RoleClient>,
+    ) -> impl std::future::Future<Output = std::result::Result<(), Self::Error>> + Send + 'static {
+        self.inner.send(item)
+    }
+
+    async fn receive(&mut self) -> Option<rmcp::service::RxJsonRpcMessage<RoleClient>> {
+        loop {
+            let message = self.inner.receive().await?;
+            let Some(tap) = &self.tap else { return Some(message) };
+            let event = match &message {
+                JsonRpcMessage::Notification(n) => match &n.notification {
+                    ServerNotification::ProgressNotification(p) => Event::Progress(p.params.clone()),
+                    ServerNotification::LoggingMessageNotification(m) => Event::Log(LogLine::from(&m.params)),
+                    _ => return Some(message),
+                },
+                _ => return Some(message),
+            };
+            let _ = tap.0.send(event);
+        }
+    }
+
+    fn close(&mut self) -> impl std::future::Future<Output = std::result::Result<(), Self::Error>> + Send {
+        self.inner.close()
     }
 }
 
-impl ClientHandler for Observer {
-    fn get_info(&self) -> ClientConfig {
-        client_info(ClientCapabilities::default())
-    }
-
-    async fn on_progress(&self, params: ProgressNotificationParam, _ctx: NotificationContext<RoleClient>) {
-        (self.sink)(Event::Progress(params));
-    }
-
-    async fn on_logging_message(
-        &self,
-        params: LoggingMessageNotificationParam,
-        _ctx: NotificationContext<RoleClient>,
-    ) {
-        let level = serde_json::to_value(params.level).ok().and_then(|v| v.as_str().map(str::to_string));
-        (self.sink)(Event::Log(LogLine {
-            level: level.unwrap_or_default(),
-            logger: params.logger,
-            data: params.data,
-        }));
+impl From<&LoggingMessageNotificationParam> for LogLine {
+    fn from(m: &LoggingMessageNotificationParam) -> LogLine {
+        let level = serde_json::to_value(m.level).ok().and_then(|v| v.as_str().map(str::to_string));
+        LogLine { level: level.unwrap_or_default(), logger: m.logger.clone(), data: m.data.clone() }
     }
 }
 

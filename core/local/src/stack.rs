@@ -66,11 +66,11 @@ impl Upstream {
     }
 
     /// A connection of one relayed call's own, whose handler passes on what the server sends.
-    pub async fn relayed(&self, relay: Relay) -> mcpkit_workspace::Result<mcp::ClientOf<Relay>> {
+    pub async fn relayed(&self, relay: Relay, tap: mcp::Tap) -> mcpkit_workspace::Result<mcp::ClientOf<Relay>> {
         self.authorized_token().await?;
         let url = self.url.lock().expect("url lock").clone();
         let lifecycle = *self.lifecycle.lock().expect("lifecycle lock");
-        mcp::connect_as(&url, None, lifecycle, relay).await
+        mcp::connect_as(&url, None, lifecycle, relay, Some(tap)).await
     }
 
     /// A connected client whose token is not about to expire.

@@ -61,29 +61,54 @@ fn access(ws: &Workspace, target: &DeployTarget) -> Result<Access> {
 }
 
 /// An MCP client of the deployed gateway, with `handler` answering what the gateway sends.
-async fn open<H: Service<RoleClient>>(ws: &Workspace, access: &Access, handler: H) -> Result<mcp::ClientOf<H>> {
+async fn open<H: Service<RoleClient>>(
+    ws: &Workspace,
+    access: &Access,
+    handler: H,
+    tap: Option<mcp::Tap>,
+) -> Result<mcp::ClientOf<H>> {
     let lifecycle = mcp::Lifecycle::Auto;
     match access {
-        Access::Bearer(url, token) => mcp::connect_as(url, Some(token), lifecycle, handler).await,
+        Access::Bearer(url, token) => mcp::connect_as(url, Some(token), lifecycle, handler, tap).await,
         Access::SigV4(settings) => {
             let (url, aws) = crate::aws::commands::gateway_url(ws, settings).await?;
-            crate::aws::sigv4::connect_as(&url, &aws, lifecycle, handler).await
+            crate::aws::sigv4::connect_as(&url, &aws, lifecycle, handler, tap).await
         }
     }
 }
 
-/// Connects to the deployed gateway, does `work`, and closes the connection.
+/// What a command does with the server's progress and log messages.
+type OnEvent = Box<dyn Fn(mcp::Event) + Send + Sync>;
+
+/// Connects to the deployed gateway, does `work`, and closes the connection; `on_event` sees
+/// what the gateway reports meanwhile, in order, all of it before this returns.
 fn session<H: Service<RoleClient>, T>(
     ws: &Workspace,
     target: &DeployTarget,
     handler: H,
+    on_event: Option<OnEvent>,
     work: impl AsyncFnOnce(&mcp::ClientOf<H>) -> Result<T>,
 ) -> Result<T> {
     let access = access(ws, target)?;
     runtime()?.block_on(async {
-        let c = open(ws, &access, handler).await?;
+        let (tap, forward) = match on_event {
+            Some(on_event) => {
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                let forward = tokio::spawn(async move {
+                    while let Some(e) = rx.recv().await {
+                        on_event(e);
+                    }
+                });
+                (Some(mcp::Tap(tx)), Some(forward))
+            }
+            None => (None, None),
+        };
+        let c = open(ws, &access, handler, tap).await?;
         let r = work(&c).await;
         let _ = c.cancel().await;
+        if let Some(forward) = forward {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), forward).await;
+        }
         r
     })
 }
@@ -113,7 +138,7 @@ fn json_object(args: &str) -> Result<serde_json::Map<String, serde_json::Value>>
 
 /// The deployed gateway's tools, as the gateway describes them.
 pub fn tools(ws: &Workspace, target: &DeployTarget) -> Result<Vec<Tool>> {
-    session(ws, target, quiet(), async |c| c.list_all_tools().await.map_err(failed("tools/list")))
+    session(ws, target, quiet(), None, async |c| c.list_all_tools().await.map_err(failed("tools/list")))
 }
 
 /// Calls a tool through the deployed gateway. `args` is a JSON object; what the tool reports
@@ -126,14 +151,14 @@ pub fn call(
     on_event: impl Fn(mcp::Event) + Send + Sync + 'static,
 ) -> Result<CallToolResult> {
     let args = json_object(args)?;
-    session(ws, target, mcp::Observer::new(on_event), async |c| {
+    session(ws, target, quiet(), Some(Box::new(on_event)), async |c| {
         mcp::call_observed(c, tool, args).await
     })
 }
 
 /// The deployed gateway's prompts.
 pub fn prompts(ws: &Workspace, target: &DeployTarget) -> Result<Vec<Prompt>> {
-    session(ws, target, quiet(), async |c| c.list_all_prompts().await.map_err(failed("prompts/list")))
+    session(ws, target, quiet(), None, async |c| c.list_all_prompts().await.map_err(failed("prompts/list")))
 }
 
 /// A prompt rendered with `args` (a JSON object of strings, as MCP's prompt arguments are).
@@ -148,7 +173,7 @@ pub fn prompt(ws: &Workspace, target: &DeployTarget, name: &str, args: &str) -> 
     }
     let mut params = GetPromptRequestParams::new(name.to_string());
     params.arguments = Some(args);
-    session(ws, target, quiet(), async |c| c.get_prompt(params).await.map_err(failed("prompts/get")))
+    session(ws, target, quiet(), None, async |c| c.get_prompt(params).await.map_err(failed("prompts/get")))
 }
 
 /// The deployed gateway's resources and resource templates.
@@ -159,7 +184,7 @@ pub struct ResourcesReport {
 }
 
 pub fn resources(ws: &Workspace, target: &DeployTarget) -> Result<ResourcesReport> {
-    session(ws, target, quiet(), async |c| {
+    session(ws, target, quiet(), None, async |c| {
         Ok(ResourcesReport {
             resources: c.list_all_resources().await.map_err(failed("resources/list"))?,
             templates: c.list_all_resource_templates().await.map_err(failed("resources/templates/list"))?,
@@ -170,7 +195,7 @@ pub fn resources(ws: &Workspace, target: &DeployTarget) -> Result<ResourcesRepor
 /// Reads a resource by its URI.
 pub fn read(ws: &Workspace, target: &DeployTarget, uri: &str) -> Result<ReadResourceResult> {
     let params = ReadResourceRequestParams::new(uri.to_string());
-    session(ws, target, quiet(), async |c| c.read_resource(params).await.map_err(failed("resources/read")))
+    session(ws, target, quiet(), None, async |c| c.read_resource(params).await.map_err(failed("resources/read")))
 }
 
 /// MCP clients `connect` knows.

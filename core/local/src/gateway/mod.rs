@@ -22,7 +22,7 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, GetPromptRequestParams,
     GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
     ListToolsResult, LoggingLevel, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
-    RequestMetaObject, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
+    RequestMetaObject, ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::{NotificationContext, RequestContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -45,6 +45,15 @@ pub struct Gateway {
 
 fn unavailable(msg: String) -> CallToolResponse {
     CallToolResult::error(vec![ContentBlock::text(msg)]).into()
+}
+
+/// A legacy upstream leaves a result's type out; modern clients need it (rmcp takes it out
+/// again for legacy clients).
+fn completed(mut resp: CallToolResponse) -> CallToolResponse {
+    if let CallToolResponse::Complete(r) = &mut resp {
+        r.result_type.get_or_insert(ResultType::COMPLETE);
+    }
+    resp
 }
 
 fn principal(ctx: &RequestContext<RoleServer>) -> String {
@@ -127,13 +136,18 @@ impl Gateway {
         let modern = wants.modern;
         let (tx, rx) = tokio::sync::mpsc::channel(8);
         let relay = Relay::new(wants, ctx.peer.clone(), modern.then_some(tx));
-        let client = match upstream.relayed(relay).await {
+        let (tap, events) = tokio::sync::mpsc::unbounded_channel();
+        let forward = tokio::spawn(relay.wants.clone().forward(ctx.peer.clone(), events));
+        let client = match upstream.relayed(relay, mcpkit_deploy::mcp::Tap(tap)).await {
             Ok(c) => c,
             Err(e) => return Ok(unavailable(format!("target `{target}` is not reachable: {e}"))),
         };
         let task = tokio::spawn(async move {
             let r = client.call_tool(params).await;
+            // Closing the connection closes the tap: once the forwarder has passed on what
+            // the server sent, the result may follow it.
             let _ = client.cancel().await;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), forward).await;
             r
         });
         self.finish(target, Call::new(task, rx), ctx).await
@@ -245,7 +259,7 @@ impl ServerHandler for Gateway {
                 return Err(ErrorData::invalid_params("requestState is unknown or has expired; call the tool again", None));
             };
             call.answer(request.input_responses.unwrap_or_default());
-            return self.finish(target, call, &ctx).await;
+            return self.finish(target, call, &ctx).await.map(completed);
         }
         let upstream = match self.upstream(target).await {
             Ok(u) => u,
@@ -253,22 +267,24 @@ impl ServerHandler for Gateway {
         };
         let mut params = CallToolRequestParams::new(tool.to_string());
         params.arguments = request.arguments;
-        params.meta = forwarded_meta(request.meta.as_ref());
+        // rmcp moves a request's `_meta` into its context.
+        params.meta = forwarded_meta(Some(&ctx.meta));
         // A server's own MRTR state, from a call it answered over the shared connection.
         params.input_responses = request.input_responses;
         params.request_state = request.request_state;
         let session_level = *self.log_level.lock().expect("log level");
-        let mut resp = match Wants::of(&ctx, request.meta.as_ref(), session_level) {
+        let resp = match Wants::of(&ctx, Some(&ctx.meta), session_level) {
             Some(wants) if params.request_state.is_none() => {
+                // What the client wants to hear, asked of the server as 2026-07-28 asks it (a
+                // server of an earlier era sends its log messages regardless).
+                if let Some(level) = wants.log_level {
+                    params.meta.get_or_insert_with(RequestMetaObject::new).set_log_level(level);
+                }
                 self.call_relayed(target, &upstream, params, wants, &ctx).await?
             }
             _ => self.call_shared(target, &upstream, params).await?,
         };
-        // A legacy upstream leaves the result type out; modern clients need it.
-        if let CallToolResponse::Complete(r) = &mut resp {
-            r.result_type.get_or_insert(rmcp::model::ResultType::COMPLETE);
-        }
-        Ok(resp)
+        Ok(completed(resp))
     }
 
     async fn list_prompts(
@@ -286,7 +302,7 @@ impl ServerHandler for Gateway {
     async fn get_prompt(
         &self,
         request: GetPromptRequestParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
         // The spec's error for an unknown prompt: -32602.
         let unknown = || ErrorData::invalid_params(format!("unknown prompt `{}`", request.name), None);
@@ -297,14 +313,18 @@ impl ServerHandler for Gateway {
         let upstream = self.upstream(target).await.map_err(|_| unknown())?;
         let mut params = GetPromptRequestParams::new(prompt.to_string());
         params.arguments = request.arguments;
-        params.meta = forwarded_meta(request.meta.as_ref());
+        params.meta = forwarded_meta(Some(&ctx.meta));
         params.input_responses = request.input_responses;
         params.request_state = request.request_state;
         let client = upstream.client().await.map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
-        client.get_prompt_once(params).await.map_err(|e| match e {
+        let mut resp = client.get_prompt_once(params).await.map_err(|e| match e {
             rmcp::ServiceError::McpError(e) => e,
             e => ErrorData::internal_error(format!("target `{target}` failed: {e}"), None),
-        })
+        })?;
+        if let GetPromptResponse::Complete(r) = &mut resp {
+            r.result_type.get_or_insert(ResultType::COMPLETE);
+        }
+        Ok(resp)
     }
 
     async fn list_resources(
@@ -335,7 +355,7 @@ impl ServerHandler for Gateway {
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         // The spec's error for an unknown resource: -32002, with the URI in `data`.
         let unknown = || {
@@ -348,13 +368,17 @@ impl ServerHandler for Gateway {
         let target = self.stack.view().resource_target(&request.uri).map(str::to_string).ok_or_else(unknown)?;
         let upstream = self.upstream(&target).await.map_err(|_| unknown())?;
         let mut params = ReadResourceRequestParams::new(request.uri.clone());
-        params.meta = forwarded_meta(request.meta.as_ref());
+        params.meta = forwarded_meta(Some(&ctx.meta));
         params.input_responses = request.input_responses;
         params.request_state = request.request_state;
         let client = upstream.client().await.map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
-        client.read_resource_once(params).await.map_err(|e| match e {
+        let mut resp = client.read_resource_once(params).await.map_err(|e| match e {
             rmcp::ServiceError::McpError(e) => e,
             e => ErrorData::internal_error(format!("target `{target}` failed: {e}"), None),
-        })
+        })?;
+        if let ReadResourceResponse::Complete(r) = &mut resp {
+            r.result_type.get_or_insert(ResultType::COMPLETE);
+        }
+        Ok(resp)
     }
 }

@@ -23,9 +23,9 @@
 use rmcp::model::{
     ClientCapabilities, ClientConfig, CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult,
     ElicitRequest, ElicitRequestParams, ElicitResult, ErrorCode, InputRequest, LoggingLevel,
-    LoggingMessageNotificationParam, ProgressNotificationParam, ProgressToken, RequestMetaObject,
+    LoggingMessageNotificationParam, ProgressToken, RequestMetaObject,
 };
-use rmcp::service::{NotificationContext, Peer, RequestContext, RoleClient, RoleServer};
+use rmcp::service::{Peer, RequestContext, RoleClient, RoleServer};
 use rmcp::{ClientHandler, ErrorData};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -78,7 +78,7 @@ pub struct Ask {
 /// The handler of a relayed call's connection to the server.
 #[derive(Clone)]
 pub struct Relay {
-    wants: Arc<Wants>,
+    pub wants: Arc<Wants>,
     peer: Peer<RoleServer>,
     /// Modern clients: where the server's requests wait for the client's retry.
     asks: Option<mpsc::Sender<Ask>>,
@@ -110,6 +110,39 @@ fn passed_on(e: rmcp::ServiceError) -> ErrorData {
     }
 }
 
+impl Wants {
+    /// Passes the server's progress and log messages to the client, in order, until the
+    /// call's connection closes. Progress goes under the client's own token: rmcp gives every
+    /// request it sends upstream a token of its own.
+    pub async fn forward(
+        self: Arc<Self>,
+        peer: Peer<RoleServer>,
+        mut events: mpsc::UnboundedReceiver<mcpkit_deploy::mcp::Event>,
+    ) {
+        use mcpkit_deploy::mcp::Event;
+        while let Some(event) = events.recv().await {
+            match event {
+                Event::Progress(mut p) => {
+                    if let Some(token) = &self.progress {
+                        p.progress_token = token.clone();
+                        let _ = peer.notify_progress(p).await;
+                    }
+                }
+                Event::Log(line) => {
+                    let Ok(level) = serde_json::from_value::<LoggingLevel>(serde_json::json!(line.level)) else {
+                        continue;
+                    };
+                    if self.log_level.is_some_and(|min| rank(level) >= rank(min)) {
+                        let mut m = LoggingMessageNotificationParam::new(level, line.data);
+                        m.logger = line.logger;
+                        let _ = peer.notify_logging_message(m).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Severity rank of a log level (syslog order, least severe first).
 fn rank(level: LoggingLevel) -> u8 {
     use LoggingLevel::*;
@@ -128,22 +161,6 @@ fn rank(level: LoggingLevel) -> u8 {
 impl ClientHandler for Relay {
     fn get_info(&self) -> ClientConfig {
         mcpkit_deploy::mcp::client_info(self.wants.capabilities.clone())
-    }
-
-    async fn on_progress(&self, params: ProgressNotificationParam, _ctx: NotificationContext<RoleClient>) {
-        if self.wants.progress.as_ref() == Some(&params.progress_token) {
-            let _ = self.peer.notify_progress(params).await;
-        }
-    }
-
-    async fn on_logging_message(
-        &self,
-        params: LoggingMessageNotificationParam,
-        _ctx: NotificationContext<RoleClient>,
-    ) {
-        if self.wants.log_level.is_some_and(|min| rank(params.level) >= rank(min)) {
-            let _ = self.peer.notify_logging_message(params).await;
-        }
     }
 
     async fn create_elicitation(
