@@ -115,6 +115,9 @@ fn a_full_deploy_builds_the_topology_and_every_resource_is_configured() {
     let moto = Moto::start();
     let sb = Sandbox::new();
     workspace(&sb, true);
+    // The greeter wins a resource URI the two might share.
+    let manifest = sb.path().join("shop/mcpkit.toml");
+    support::replace_once(&manifest, "[servers.greeter]\n", "[servers.greeter]\nresource_priority = 10\n");
     let plan = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--dry-run"]);
     plan.ok();
     assert!(plan.stdout.contains("25 to create, 0 to update, 0 to delete, 0 unchanged"), "{}", plan.stdout);
@@ -151,6 +154,11 @@ fn a_full_deploy_builds_the_topology_and_every_resource_is_configured() {
         };
         assert_eq!(mcp.search_type().map(|s| s.as_str()), Some("SEMANTIC"));
         assert!(mcp.supported_versions().contains(&"2025-03-26".to_string()));
+        // Sessions and response streaming, which progress, logs, elicitation and sampling need.
+        let session = mcp.session_configuration().and_then(|s| s.session_timeout_in_seconds());
+        assert_eq!(session, Some(3600));
+        let streaming = mcp.streaming_configuration().and_then(|s| s.enable_response_streaming());
+        assert_eq!(streaming, Some(true));
         let Some(aws_sdk_bedrockagentcorecontrol::types::AuthorizerConfiguration::CustomJwtAuthorizer(jwt)) =
             gw.authorizer_configuration()
         else {
@@ -233,6 +241,8 @@ fn a_full_deploy_builds_the_topology_and_every_resource_is_configured() {
             else {
                 panic!("not an MCP server target")
             };
+            let priority = if server == "greeter" { Some(10) } else { None };
+            assert_eq!(m.resource_priority(), priority, "{server}");
             let encoded = rt.agent_runtime_arn().replace(':', "%3A").replace('/', "%2F");
             assert_eq!(
                 m.endpoint(),
@@ -1175,5 +1185,53 @@ fn a_token_the_identity_provider_or_the_runtime_would_refuse_fails_the_target() 
         let (status, why) = sync(&ac, &gid, &tid).await;
         assert_eq!(status, "FAILED");
         assert!(why.contains("is not allowed"), "{why}");
+    });
+}
+
+#[test]
+fn the_emulator_refuses_numbers_out_of_the_models_range_as_agentcore_does() {
+    use aws_sdk_bedrockagentcorecontrol::types::{
+        GatewayProtocolConfiguration, McpGatewayConfiguration, McpServerTargetConfiguration, McpTargetConfiguration,
+        SessionConfiguration, TargetConfiguration,
+    };
+    let moto = Moto::start();
+    let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&moto.sdk());
+    block_on(async {
+        let target = TargetConfiguration::Mcp(McpTargetConfiguration::McpServer(
+            McpServerTargetConfiguration::builder()
+                .endpoint("https://example.com/mcp")
+                .resource_priority(1001)
+                .build()
+                .unwrap(),
+        ));
+        let e = ac
+            .create_gateway_target()
+            .gateway_identifier("gw-0000000000")
+            .name("x-target")
+            .target_configuration(target)
+            .send()
+            .await
+            .unwrap_err();
+        let e = e.into_service_error();
+        assert_eq!(e.meta().code(), Some("ValidationException"), "{e:?}");
+        assert!(e.meta().message().unwrap().contains("targetConfiguration.mcp.mcpServer.resourcePriority"), "{e:?}");
+        let protocol = GatewayProtocolConfiguration::Mcp(
+            McpGatewayConfiguration::builder()
+                .session_configuration(SessionConfiguration::builder().session_timeout_in_seconds(60).build())
+                .build(),
+        );
+        let e = ac
+            .update_gateway()
+            .gateway_identifier("gw-0000000000")
+            .name("gw")
+            .role_arn("arn:aws:iam::123456789012:role/r")
+            .protocol_type(aws_sdk_bedrockagentcorecontrol::types::GatewayProtocolType::Mcp)
+            .protocol_configuration(protocol)
+            .authorizer_type(aws_sdk_bedrockagentcorecontrol::types::AuthorizerType::AwsIam)
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(e.meta().message().unwrap().contains("greater than or equal to 900"), "{e:?}");
     });
 }

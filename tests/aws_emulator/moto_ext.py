@@ -916,8 +916,47 @@ def _source_arn(call, body):
     return f"{base}:gateway/{p.get('gatewayIdentifier')}"
 
 
+def _out_of_range(shape, value, path):
+    """The first integer in `value` outside its model's min/max, as AWS reports it, or None.
+    AWS validates every request against the service model; moto checks no range."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():
+            if name in value:
+                why = _out_of_range(member, value[name], f"{path}.{name}" if path else name)
+                if why:
+                    return why
+    elif shape.type_name == "list" and isinstance(value, list):
+        for i, item in enumerate(value):
+            why = _out_of_range(shape.member, item, f"{path}[{i}]")
+            if why:
+                return why
+    elif shape.type_name in ("integer", "long") and isinstance(value, int):
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        if low is not None and value < low:
+            return f"Value '{value}' at '{path}' failed to satisfy constraint: Member must have value greater than or equal to {low}"
+        if high is not None and value > high:
+            return f"Value '{value}' at '{path}' failed to satisfy constraint: Member must have value less than or equal to {high}"
+    return None
+
+
+def _check_ranges(call):
+    """A ValidationException for an AgentCore control-plane request with a number out of its
+    model's range (`resourcePriority` 0-1000, `sessionTimeoutInSeconds` 900-28800, ...)."""
+    if call.service != "bedrock-agentcore" or call.op is None or call.op in EXT_OPS:
+        return None
+    try:
+        shape = _model("bedrock-agentcore-control").operation_model(call.op).input_shape
+    except Exception:
+        return None
+    why = shape is not None and _out_of_range(shape, call.json_body() or {}, "")
+    return _validation_error(f"1 validation error detected: {why}") if why else None
+
+
 def _rules_before(call):
     """AWS's refusal of `call`, or None. Expects _LOCK to be held."""
+    out_of_range = _check_ranges(call)
+    if out_of_range:
+        return out_of_range
     policy = FAULTS.settings["caller_policy"].get(call.access_key)
     form = call.form()
     if policy is not None:

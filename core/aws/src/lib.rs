@@ -21,6 +21,9 @@ use resources::{
 use serde_json::json;
 
 /// MCP protocol versions the gateway is created with.
+/// The gateway's session timeout: AgentCore's default, and the local gateway's.
+pub const GATEWAY_SESSION_TIMEOUT_S: u32 = 3600;
+
 pub const GATEWAY_PROTOCOL_VERSIONS: &[&str] = &["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"];
 
 /// Resource kinds of the AWS target, as the engine's keys spell them ([`resources::Kind`]).
@@ -153,6 +156,8 @@ pub fn desired(
             search: "SEMANTIC".into(),
             authorizer: authorizer(inbound),
             description: m.gateway.description.clone(),
+            session_timeout_s: GATEWAY_SESSION_TIMEOUT_S,
+            response_streaming: true,
         }),
     });
 
@@ -257,6 +262,7 @@ pub fn desired(
                 },
                 scopes: if outbound == Leg::Iam { vec![] } else { vec![n.scope.clone()] },
                 code: code_hash,
+                resource_priority: s.resource_priority,
             }),
         });
     }

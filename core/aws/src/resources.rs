@@ -158,6 +158,12 @@ pub struct GatewayConfig {
     pub search: String,
     pub authorizer: Authorizer,
     pub description: Option<String>,
+    /// `sessionConfiguration.sessionTimeoutInSeconds`: sessions for clients of 2025-11-25 and
+    /// earlier, which elicitation and sampling need (devguide "gateway-sessions"; 900-28800).
+    pub session_timeout_s: u32,
+    /// `streamingConfiguration.enableResponseStreaming`: progress, log messages, elicitation
+    /// and sampling travel as server-sent events ("gateway-mcp-streaming").
+    pub response_streaming: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -165,6 +171,10 @@ pub struct TargetConfig {
     pub credentials: Credentials,
     pub scopes: Vec<String>,
     pub code: String,
+    /// `resourcePriority`: the lowest wins a resource URI several targets serve (0-1000,
+    /// AgentCore's default 1000 when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_priority: Option<u32>,
 }
 
 /// A configuration as the engine keeps it.
@@ -289,7 +299,12 @@ mod tests {
 
     #[test]
     fn configurations_round_trip_with_aws_spellings() {
-        let t = TargetConfig { credentials: Credentials::GatewayIamRole, scopes: vec![], code: "h".into() };
+        let t = TargetConfig {
+            credentials: Credentials::GatewayIamRole,
+            scopes: vec![],
+            code: "h".into(),
+            resource_priority: None,
+        };
         let v = to_config(&t);
         assert_eq!(v["credentials"], "GATEWAY_IAM_ROLE");
         let d = Desired { key: Key::new(Kind::Target.as_str(), "x-target"), depends_on: vec![], config: v };

@@ -15,6 +15,7 @@ use axum::routing::{any, get, post};
 use axum::{Json, Router, middleware};
 use mcpkit_deploy::auth::jwt::Denied;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -23,21 +24,30 @@ pub fn router(stack: Arc<Stack>, gateway_name: String, ct: CancellationToken) ->
     let gw_stack = stack.clone();
     // Sessions for clients of 2025-11-25 and earlier, as an AgentCore gateway with a
     // `sessionConfiguration` has them: elicitation and sampling need one (devguide
-    // "gateway-sessions"). 2026-07-28 requests are served statelessly whatever this says.
-    let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(true)
+    // "gateway-sessions"). A request that opens none (2026-07-28, or a bare POST of an older
+    // era) is served statelessly, as a gateway without sessions serves it.
+    let base = StreamableHttpServerConfig::default()
         .with_json_response(true)
         .with_sse_keep_alive(None)
         .with_cancellation_token(ct);
     let mut sessions = LocalSessionManager::default();
     sessions.session_config.keep_alive = Some(Sessions::TIMEOUT);
-    let service: StreamableHttpService<Gateway, LocalSessionManager> = StreamableHttpService::new(
-        move || Ok(Gateway::new(gw_stack.clone(), gateway_name.clone())),
-        Arc::new(sessions),
-        config,
-    );
+    let (a, b) = (gw_stack.clone(), gateway_name.clone());
+    let services = Arc::new(McpServices {
+        max_body: base.max_request_body_bytes,
+        sessions: StreamableHttpService::new(
+            move || Ok(Gateway::new(a.clone(), b.clone())),
+            Arc::new(sessions),
+            base.clone().with_legacy_session_mode(true),
+        ),
+        stateless: StreamableHttpService::new(
+            move || Ok(Gateway::new(gw_stack.clone(), gateway_name.clone())),
+            Arc::new(NeverSessionManager::default()),
+            base.with_legacy_session_mode(false),
+        ),
+    });
     let mcp = Router::new()
-        .nest_service("/mcp", service)
+        .route_service("/mcp", any(mcp_endpoint).with_state(services))
         .layer(middleware::from_fn_with_state(stack.clone(), gateway_auth));
     Router::new()
         .route("/realms/{pool}/.well-known/openid-configuration", get(openid_configuration))
@@ -219,6 +229,34 @@ fn origin_allowed(headers: &HeaderMap) -> bool {
     let host = origin.split("://").nth(1).unwrap_or_default();
     let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+/// The gateway's two MCP services: with sessions, and without.
+struct McpServices {
+    sessions: StreamableHttpService<Gateway, LocalSessionManager>,
+    stateless: StreamableHttpService<Gateway, NeverSessionManager>,
+    max_body: usize,
+}
+
+/// Sends a request to the service with sessions when it belongs to one or opens one
+/// (`initialize`), and to the stateless one otherwise.
+async fn mcp_endpoint(State(services): State<Arc<McpServices>>, req: Request) -> Response {
+    if req.method() != Method::POST || req.headers().contains_key(SESSION_HEADER) {
+        return services.sessions.handle(req).await.map(Body::new);
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, services.max_body).await else {
+        return json_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large");
+    };
+    let opens_session = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .is_some_and(|m| m.get("method").and_then(|v| v.as_str()) == Some("initialize"));
+    let req = Request::from_parts(parts, Body::from(bytes));
+    if opens_session {
+        services.sessions.handle(req).await.map(Body::new)
+    } else {
+        services.stateless.handle(req).await.map(Body::new)
+    }
 }
 
 /// The gateway's sessions, as AgentCore keeps them (devguide "gateway-sessions"): each is bound

@@ -86,6 +86,10 @@ pub struct Server {
     pub resource_priority: Option<u32>,
 }
 
+/// The largest `resourcePriority` AgentCore takes (its model: `McpServerTargetConfiguration`,
+/// 0-1000), which is also its default.
+pub const MAX_RESOURCE_PRIORITY: u32 = 1000;
+
 fn yes() -> bool {
     true
 }
@@ -254,6 +258,17 @@ impl Workspace {
                     &["servers", name],
                     format!("server `{name}` differs from server `{other}` only in case; AWS names (IAM roles) would collide"),
                 ));
+            }
+            if let Some(p) = server.resource_priority
+                && p > MAX_RESOURCE_PRIORITY
+            {
+                out.push(
+                    self.problem_at(
+                        &["servers", name, "resource_priority"],
+                        format!("resource_priority {p} is out of range: AgentCore takes 0 to {MAX_RESOURCE_PRIORITY}"),
+                    )
+                    .hint("the lowest value wins a resource URI several servers serve; 1000 is the default"),
+                );
             }
             out.extend(check_server_files(self, name, server));
         }

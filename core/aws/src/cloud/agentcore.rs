@@ -16,7 +16,8 @@ use aws_sdk_bedrockagentcorecontrol::types::{
     CustomOauth2ProviderConfigInput, GatewayProtocolConfiguration, GatewayProtocolType,
     IamCredentialProvider, McpGatewayConfiguration, McpServerTargetConfiguration, McpTargetConfiguration,
     NetworkConfiguration, NetworkMode, OAuthCredentialProvider, Oauth2Discovery, Oauth2ProviderConfigInput,
-    ProtocolConfiguration, S3Location, SearchType, ServerProtocol, TargetConfiguration,
+    ProtocolConfiguration, S3Location, SearchType, ServerProtocol, SessionConfiguration, StreamingConfiguration,
+    TargetConfiguration,
 };
 use mcpkit_engine::{Desired, Inputs, Key, Live, Record, config_hash};
 use mcpkit_workspace::error::{Error, Result};
@@ -353,6 +354,12 @@ impl AwsCloud {
             McpGatewayConfiguration::builder()
                 .set_supported_versions(Some(c.supported_versions))
                 .search_type(SearchType::Semantic)
+                .session_configuration(
+                    SessionConfiguration::builder().session_timeout_in_seconds(c.session_timeout_s as i32).build(),
+                )
+                .streaming_configuration(
+                    StreamingConfiguration::builder().enable_response_streaming(c.response_streaming).build(),
+                )
                 .build(),
         );
         let (kind, auth) = if c.authorizer == Authorizer::AwsIam {
@@ -474,7 +481,10 @@ impl AwsCloud {
         let c: TargetConfig = res::config(d)?;
         let endpoint = names::runtime_invocation_url(&self.aws.region, &runtime_arn);
         let target = TargetConfiguration::Mcp(McpTargetConfiguration::McpServer(built(
-            McpServerTargetConfiguration::builder().endpoint(&endpoint).build(),
+            McpServerTargetConfiguration::builder()
+                .endpoint(&endpoint)
+                .set_resource_priority(c.resource_priority.map(|p| p as i32))
+                .build(),
         )?));
         let scopes = c.scopes;
         let (creds, provider) = if c.credentials == Credentials::Oauth {
