@@ -266,6 +266,25 @@ fn validate_lists_every_problem_with_its_line() {
 }
 
 #[test]
+fn a_resource_priority_agentcore_cannot_take_is_refused_at_its_line() {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "proj", "-t", "calculator"]).ok();
+    let path = sb.path().join("proj/mcpkit.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace("[servers.proj]\n", "[servers.proj]\nresource_priority = 1001\n");
+    std::fs::write(&path, &text).unwrap();
+    let line = text.lines().position(|l| l.contains("resource_priority")).unwrap() + 1;
+    sb.run("proj", &["validate"])
+        .input_error()
+        .stderr_has(&format!("mcpkit.toml:{line}:"))
+        .stderr_has("`servers.proj.resource_priority`: resource_priority 1001 is out of range: AgentCore takes 0 to 1000");
+    // Negative does not parse as a priority at all, and says where.
+    std::fs::write(&path, text.replace("= 1001", "= -1")).unwrap();
+    sb.run("proj", &["validate"]).input_error().stderr_has(&format!("mcpkit.toml:{line}:"));
+    std::fs::write(&path, text.replace("= 1001", "= 0")).unwrap();
+    sb.run("proj", &["validate"]).ok();
+}
+
+#[test]
 fn validate_outside_a_workspace_says_how_to_start() {
     let sb = Sandbox::new();
     sb.run(".", &["validate"]).input_error().stderr_has("no mcpkit.toml").stderr_has("mcpkit new");
