@@ -638,3 +638,26 @@ fn a_server_that_cannot_start_fails_the_deploy_with_its_log() {
     stack.run(&["deploy"]).ok();
     stack.run(&["call", "calc-target___add", "--args", r#"{"a": 1, "b": 1}"#]).ok();
 }
+
+#[test]
+fn a_supervisor_killed_outright_leaves_no_server_behind_after_destroy() {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    let stack = Stack::new(sb, "calc");
+    stack.run(&["deploy"]).ok();
+    let st = stack.status();
+    let server = &st["servers"][0];
+    let (pid, port) = (server["pid"].as_u64().unwrap() as i32, server["port"].as_u64().unwrap() as u16);
+    let supervisor = st["pid"].as_u64().unwrap() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let r = stack.run(&["destroy", "-y"]);
+    r.ok();
+    let gone = |pid: i32| !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !(gone(pid) && gone(supervisor)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(gone(supervisor) && gone(pid), "a process outlived destroy: {}", r.stderr);
+    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "port {port} still taken");
+}

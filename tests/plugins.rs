@@ -91,6 +91,10 @@ fn plugin_list_reports_each_broken_entry_without_stopping() {
         c_plugin("abi_mismatch").display().to_string()
     ));
     std::fs::write(&manifest, &text).unwrap();
+    for trusted in ["good", "future", "text"] {
+        sb.run("p", &["plugin", "trust", trusted]).ok();
+    }
+    sb.run("p", &["plugin", "trust", "gone"]).input_error().stderr_has("does not exist");
     let r = sb.run("p", &["plugin", "list", "--json"]);
     r.ok();
     let list: Value = serde_json::from_str(&r.stdout).unwrap();
@@ -111,17 +115,90 @@ fn plugin_list_reports_each_broken_entry_without_stopping() {
     );
     assert!(by_name("ghost")["error"].as_str().unwrap().contains("has no `path`"));
     assert!(by_name("future")["error"].as_str().unwrap().contains("ABI version 99"));
-    assert!(by_name("gone")["error"].as_str().unwrap().contains("no such file"));
+    assert!(by_name("gone")["error"].as_str().unwrap().to_lowercase().contains("no such file"));
     assert!(by_name("text")["error"].as_str().unwrap().contains("not a loadable shared library"));
     for builtin in ["local", "cognito", "iam"] {
         assert_eq!(by_name(builtin)["source"]["type"], "builtin");
     }
+    // Validate loads only what a leg uses; a library that is not there is still reported.
     let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
-    sb.run("p", &["validate"])
+    let r = sb.run("p", &["validate"]);
+    r.input_error().stderr_has(&format!("mcpkit.toml:{}:", line_of("missing/libgone.so")));
+    assert!(!r.stderr.contains("ABI version"), "an unused plugin was loaded: {}", r.stderr);
+    std::fs::write(&manifest, text.replace("# auth = \"local\"", "auth = \"future\"")).unwrap();
+    sb.run("p", &["validate"]).input_error().stderr_has("`gateway.auth`: auth provider `future` cannot be loaded").stderr_has("ABI version 99");
+}
+
+/// A workspace someone else wrote, naming a library whose initialiser runs code on load.
+fn cloned_workspace_with_a_constructor_plugin(sb: &Sandbox, used: bool) -> (std::path::PathBuf, std::path::PathBuf) {
+    sb.run(".", &["new", "p", "-t", "helloworld"]).ok();
+    let lib = sb.path().join("p/vendor/libevil.so");
+    std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
+    std::fs::copy(c_plugin("constructor"), &lib).unwrap();
+    let manifest = sb.path().join("p/mcpkit.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    if used {
+        text = text.replace("# auth = \"local\"", "auth = \"evil\"");
+    }
+    text.push_str("\n[plugins.evil]\npath = \"vendor/libevil.so\"\n");
+    std::fs::write(&manifest, text).unwrap();
+    (lib, sb.path().join("mark"))
+}
+
+#[test]
+fn a_cloned_workspaces_plugin_runs_no_code_until_the_user_trusts_it() {
+    let sb = Sandbox::new();
+    let (lib, mark) = cloned_workspace_with_a_constructor_plugin(&sb, false);
+    let env = [("MCPKIT_TEST_MARK", mark.to_str().unwrap())];
+    // Unused and untrusted: validate and plugin list read the manifest, and load nothing.
+    sb.run_env("p", &["validate"], &env).ok();
+    let list = sb.run_env("p", &["plugin", "list"], &env);
+    list.ok();
+    assert!(list.stdout.contains("evil") && list.stdout.contains("UNTRUSTED"), "{}", list.stdout);
+    assert!(list.stdout.contains("mcpkit plugin trust evil"), "{}", list.stdout);
+    assert!(!mark.exists(), "the library's code ran");
+
+    // Used by a leg: refused with the command to trust it, still without loading it.
+    let sb = Sandbox::new();
+    let (lib2, mark) = cloned_workspace_with_a_constructor_plugin(&sb, true);
+    let env = [("MCPKIT_TEST_MARK", mark.to_str().unwrap())];
+    sb.run_env("p", &["validate"], &env)
         .input_error()
-        .stderr_has(&format!("mcpkit.toml:{}:", line_of("abi_mismatch")))
-        .stderr_has(&format!("mcpkit.toml:{}:", line_of("missing/libgone.so")))
-        .stderr_has(&format!("mcpkit.toml:{}:", line_of("notalib.so")));
+        .stderr_has("`gateway.auth`: auth provider `evil` cannot be loaded")
+        .stderr_has("is not trusted")
+        .stderr_has("hint: read what the library is, then `mcpkit plugin trust evil`");
+    sb.run_env("p", &["deploy"], &env).input_error().stderr_has("mcpkit plugin trust evil");
+    assert!(!mark.exists(), "the library's code ran before it was trusted");
+    let json: Value = serde_json::from_str(&sb.run_env("p", &["plugin", "list", "--json"], &env).stdout).unwrap();
+    let evil = json.as_array().unwrap().iter().find(|e| e["name"] == "evil").unwrap().clone();
+    assert_eq!(evil["trust"], "untrusted", "{evil}");
+
+    // Trusted: now it is loaded, and works.
+    let r = sb.run_env("p", &["plugin", "trust", "evil"], &env);
+    r.ok();
+    assert!(r.stdout.contains(&support::sha256_hex(&std::fs::read(&lib2).unwrap())), "{}", r.stdout);
+    assert!(!mark.exists(), "trusting reads the library; it does not load it");
+    sb.run_env("p", &["validate"], &env).ok();
+    assert!(std::fs::read_to_string(&mark).unwrap().contains("loaded"));
+    let record = sb.config.path().join("trusted-plugins.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&record).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // A changed library is untrusted again.
+    std::fs::remove_file(&mark).unwrap();
+    let mut bytes = std::fs::read(&lib2).unwrap();
+    bytes.extend_from_slice(b"\0changed");
+    std::fs::write(&lib2, bytes).unwrap();
+    sb.run_env("p", &["validate"], &env).input_error().stderr_has("has changed since you trusted it");
+    let json: Value = serde_json::from_str(&sb.run_env("p", &["plugin", "list", "--json"], &env).stdout).unwrap();
+    let evil = json.as_array().unwrap().iter().find(|e| e["name"] == "evil").unwrap().clone();
+    assert_eq!(evil["trust"], "changed", "{evil}");
+    assert!(!mark.exists(), "a changed library was loaded");
+    // Untrusting takes it back.
+    sb.run_env("p", &["plugin", "trust", "evil"], &env).ok();
+    sb.run_env("p", &["plugin", "untrust", "evil"], &env).ok();
+    sb.run_env("p", &["validate"], &env).input_error().stderr_has("is not trusted");
+    let _ = lib;
 }
 
 #[test]
@@ -152,7 +229,7 @@ fn plugin_new_scaffolds_a_crate_that_builds_with_plain_cargo_and_loads() {
     assert!(ws.manifest().plugins["my-idp"].path.as_deref().unwrap().ends_with("libmcpkit_plugin_my_idp.so"));
     // Not built yet: listed as broken, with the path it expects.
     let r = sb.run("p", &["plugin", "list"]);
-    assert!(r.stdout.contains("my-idp") && r.stdout.contains("no such file"), "{}", r.stdout);
+    assert!(r.stdout.contains("my-idp") && r.stdout.to_lowercase().contains("no such file"), "{}", r.stdout);
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--release", "--quiet"])
         .current_dir(&dir)
@@ -160,6 +237,10 @@ fn plugin_new_scaffolds_a_crate_that_builds_with_plain_cargo_and_loads() {
         .status()
         .unwrap();
     assert!(status.success(), "the scaffolded plugin must build with plain `cargo build --release`");
+    // Built, it is a library like any other: trusted before it is loaded.
+    let r = sb.run("p", &["plugin", "list", "--json"]);
+    assert!(r.stdout.contains("\"untrusted\""), "{}", r.stdout);
+    sb.run("p", &["plugin", "trust", "my-idp"]).ok();
     let r = sb.run("p", &["plugin", "list", "--json"]);
     let list: Value = serde_json::from_str(&r.stdout).unwrap();
     let mine = list.as_array().unwrap().iter().find(|e| e["name"] == "my-idp").unwrap();
@@ -188,6 +269,7 @@ async fn a_local_gateway_can_trust_an_external_oidc_issuer_through_the_oidc_plug
         idp["scope"].as_str().unwrap(),
     );
     std::fs::write(&manifest, text).unwrap();
+    sb.run("p", &["plugin", "trust", "oidc"]).ok();
     let secret = idp["client_secret"].as_str().unwrap().to_string();
     let env = [("EXT_OIDC_SECRET", secret.as_str())];
     struct Destroy<'a>(&'a Sandbox);

@@ -36,6 +36,12 @@ pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
     }
     match destroyed {
         ops::lifecycle::Destroyed::Local(r) if r.stopped || !r.removed.is_empty() => {
+            if !r.orphans.is_empty() {
+                p.warn(format!(
+                    "the supervisor was gone; killed the servers it left running: {}",
+                    r.orphans.join(", ")
+                ));
+            }
             p.line("Local stack stopped; state and credentials removed.")
         }
         ops::lifecycle::Destroyed::Local(_) => p.line("Nothing to destroy."),

@@ -11,6 +11,21 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Trust the library a workspace's [plugins.<name>] names: until then mcpkit never loads
+    /// (runs) it. A changed library needs trust again.
+    Trust {
+        name: String,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take back the trust `plugin trust` gave.
+    Untrust {
+        name: String,
+        #[command(flatten)]
+        workspace: WorkspaceArg,
+    },
     /// Scaffold an auth-provider plugin crate (and register it in mcpkit.toml).
     New {
         /// Plugin name (letters, digits and single hyphens).
@@ -45,7 +60,12 @@ pub fn exec(cmd: Command, p: &Printer) -> Result<ExitStatus> {
                         mcpkit_core::auth::providers::Source::Manifest(path)
                         | mcpkit_core::auth::providers::Source::User(path) => path.display().to_string(),
                     };
+                    let untrusted = matches!(
+                        i.trust,
+                        Some(mcpkit_core::auth::trust::Trust::Untrusted | mcpkit_core::auth::trust::Trust::Changed)
+                    );
                     match &i.error {
+                        Some(e) if untrusted => p.line(format!("{:<12} UNTRUSTED  {source}: {e}", i.name)),
                         Some(e) => p.line(format!("{:<12} BROKEN  {e}", i.name)),
                         None => {
                             let caps: Vec<String> =
@@ -60,6 +80,26 @@ pub fn exec(cmd: Command, p: &Printer) -> Result<ExitStatus> {
                         }
                     }
                 }
+            }
+            Ok(ExitStatus::Success)
+        }
+        Command::Trust { name, workspace: w, json } => {
+            let ws = workspace(&w)?;
+            let r = ops::plugin::trust(&ws, &name)?;
+            if json {
+                p.json(&r);
+            } else {
+                p.line(format!("Trusted `{}`: {} (sha256 {})", r.plugin, r.library.display(), r.sha256));
+                p.line(format!("Recorded in {}; a changed library needs trust again.", r.record.display()));
+            }
+            Ok(ExitStatus::Success)
+        }
+        Command::Untrust { name, workspace: w } => {
+            let ws = workspace(&w)?;
+            if ops::plugin::untrust(&ws, &name)? {
+                p.line(format!("`{name}` is no longer trusted"));
+            } else {
+                p.line(format!("`{name}` was not trusted"));
             }
             Ok(ExitStatus::Success)
         }
@@ -79,6 +119,7 @@ pub fn exec(cmd: Command, p: &Printer) -> Result<ExitStatus> {
             } else {
                 p.line(format!("Created plugin `{}` at {}", r.plugin, r.dir.display()));
                 p.line(format!("Build it: cd {} && cargo build --release", r.dir.display()));
+                p.line(format!("Then trust it (mcpkit loads no library you have not trusted): mcpkit plugin trust {}", r.plugin));
                 if r.registered {
                     p.line(format!(
                         "Registered as [plugins.{}] (library: {})",

@@ -672,6 +672,8 @@ pub fn token(ws: &Workspace) -> Result<(String, Secret)> {
 pub struct DestroyReport {
     pub target: &'static str,
     pub stopped: bool,
+    /// Servers still running after their supervisor was gone, which destroy had to kill.
+    pub orphans: Vec<String>,
     pub removed: Vec<PathBuf>,
     /// What providers could not release (reported, not fatal: the local state is gone anyway).
     pub teardown_errors: Vec<String>,
@@ -682,21 +684,33 @@ pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
     use nix::unistd::Pid;
     let paths = LocalPaths::new(ws.root());
     let mut stopped = false;
-    if let Some(st) = running(&paths) {
-        let pid = Pid::from_raw(st.pid as i32);
-        let _ = kill(pid, Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while supervisor_alive(&st) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    let mut orphans = Vec::new();
+    // What the supervisor last wrote, whether or not it is still alive.
+    if let Some(st) = plan::read_json::<Status>(&paths.status()).ok().flatten() {
         if supervisor_alive(&st) {
-            // The supervisor leads its own session and process group: take all of it.
-            let _ = killpg(pid, Signal::SIGKILL);
+            let pid = Pid::from_raw(st.pid as i32);
+            let _ = kill(pid, Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while supervisor_alive(&st) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if supervisor_alive(&st) {
+                // The supervisor leads its own session and process group: take all of it.
+                let _ = killpg(pid, Signal::SIGKILL);
+            }
+            stopped = true;
         }
-        for s in st.servers.values().filter_map(|s| s.pid) {
-            let _ = kill(Pid::from_raw(s as i32), Signal::SIGKILL);
+        // Servers the supervisor did not stop (it was killed, say): each recorded process that
+        // is still the one recorded (same pid, same start time).
+        for (name, s) in &st.servers {
+            if let (Some(pid), Some(start)) = (s.pid, s.start_time)
+                && process_start_time(pid) == Some(start)
+            {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+                orphans.push(name.clone());
+                stopped = true;
+            }
         }
-        stopped = true;
     }
     // Each leg's provider tears down what it provisioned (the `local` provider's realms go
     // with the folder below anyway; a plugin may have something of its own to release).
@@ -755,5 +769,5 @@ pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
             }
         }
     }
-    Ok(DestroyReport { target: "local", stopped, removed, teardown_errors })
+    Ok(DestroyReport { target: "local", stopped, orphans, removed, teardown_errors })
 }

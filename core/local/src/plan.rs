@@ -84,6 +84,9 @@ pub enum ServerState {
 pub struct ServerStatus {
     pub state: ServerState,
     pub pid: Option<u32>,
+    /// The process's start time (see `process_start_time`), with `pid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<u64>,
     pub port: Option<u16>,
     pub tools: usize,
     #[serde(default)]

@@ -177,6 +177,7 @@ impl Stack {
             status: ServerStatus {
                 state: ServerState::Starting,
                 pid: None,
+                start_time: None,
                 port: None,
                 tools: 0,
                 prompts: 0,

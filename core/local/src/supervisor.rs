@@ -39,6 +39,10 @@ pub async fn run(
     foreground: bool,
     mut reload: Option<tokio::sync::mpsc::UnboundedReceiver<()>>,
 ) -> Result<()> {
+    // Signal handlers first: a stop that comes while the servers start must still stop them.
+    let mut hup = signal(SignalKind::hangup()).map_err(|e| Error::world(format!("signals: {e}")))?;
+    let mut term = signal(SignalKind::terminate()).map_err(|e| Error::world(format!("signals: {e}")))?;
+    let mut int = signal(SignalKind::interrupt()).map_err(|e| Error::world(format!("signals: {e}")))?;
     let plan: LocalPlan = plan::read_json(&paths.plan())?
         .ok_or_else(|| Error::world("no local plan: run `mcpkit deploy` first"))?;
     let ids = Identities::load(&paths.identities())?;
@@ -75,9 +79,6 @@ pub async fn run(
     apply(&stack, plan).await;
     let _ = keygen.await;
 
-    let mut hup = signal(SignalKind::hangup()).map_err(|e| Error::world(format!("signals: {e}")))?;
-    let mut term = signal(SignalKind::terminate()).map_err(|e| Error::world(format!("signals: {e}")))?;
-    let mut int = signal(SignalKind::interrupt()).map_err(|e| Error::world(format!("signals: {e}")))?;
     loop {
         let reload_requested = async {
             match reload.as_mut() {
@@ -255,6 +256,20 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
         .env("PYTHONUNBUFFERED", "1")
         .stdin(Stdio::null())
         .kill_on_drop(true);
+    // A server dies with its supervisor, however the supervisor ends (SIGKILL included):
+    // the kernel sends it SIGKILL when the thread that started it (a runtime worker, which
+    // lives as long as the supervisor) is gone.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .map_err(|e| std::io::Error::from_raw_os_error(e as i32))?;
+            // The supervisor may have died between fork and here.
+            if nix::unistd::getppid() == nix::unistd::Pid::from_raw(1) {
+                return Err(std::io::Error::other("the supervisor is gone"));
+            }
+            Ok(())
+        });
+    }
     if stack.foreground {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     } else {
@@ -291,10 +306,14 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
     }
     let pid = child.id();
     eprintln!("{} {} started (pid {}, port {port})", stamp(), sp.name, pid.unwrap_or(0));
+    // Recorded with the pid, so `destroy` can stop this very process if the supervisor is
+    // gone, and never another that reused the pid.
+    let start_time = pid.and_then(super::process_start_time);
     stack
         .update(&sp.name, &sp.hash, |s| {
             s.status.state = ServerState::Starting;
             s.status.pid = pid;
+            s.status.start_time = start_time;
             s.status.port = Some(port);
         })
         .await;

@@ -1,4 +1,4 @@
-//! `mcpkit plugin list` and `mcpkit plugin new`.
+//! `mcpkit plugin list`, `trust`, `untrust` and `new`.
 
 use crate::auth::providers::{Info, Providers};
 use crate::error::{Error, Problem, Result};
@@ -14,6 +14,54 @@ use std::path::{Path, PathBuf};
 /// entries are listed with their error.
 pub fn list(ws: Option<&Workspace>) -> Vec<Info> {
     Providers::load(ws).list()
+}
+
+/// What `plugin trust` recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrustReport {
+    pub plugin: String,
+    pub library: PathBuf,
+    pub sha256: String,
+    /// Where the record is kept (the user's config folder, outside every repository).
+    pub record: PathBuf,
+}
+
+/// The library a workspace's `[plugins.<name>] path` names, or why there is none to trust.
+fn workspace_library(ws: &Workspace, name: &str) -> Result<PathBuf> {
+    let Some(p) = ws.manifest().plugins.get(name) else {
+        return Err(Error::input(
+            Problem::new(format!("mcpkit.toml has no plugin `{name}`"))
+                .file(ws.manifest_path())
+                .hint("plugins in your own plugin folder and the built-ins need no trust"),
+        ));
+    };
+    let Some(path) = &p.path else {
+        return Err(Error::input(
+            ws.problem_at(&["plugins", name], format!("`[plugins.{name}]` names no library (`path`)"))
+                .hint("a plugin found in your own plugin folder is trusted by being there"),
+        ));
+    };
+    Ok(ws.resolve(path))
+}
+
+/// Trusts the library `[plugins.<name>]` names, as it is now: from then on mcpkit loads it
+/// (runs its code) for this user, until the file changes.
+pub fn trust(ws: &Workspace, name: &str) -> Result<TrustReport> {
+    let library = workspace_library(ws, name)?;
+    if !library.is_file() {
+        return Err(Error::input(
+            ws.problem_at(&["plugins", name, "path"], format!("{} does not exist", library.display()))
+                .hint("build the plugin first"),
+        ));
+    }
+    let (library, sha256) = crate::auth::trust::trust(&library)?;
+    let record = crate::auth::trust::record_path().unwrap_or_default();
+    Ok(TrustReport { plugin: name.to_string(), library, sha256, record })
+}
+
+/// Takes trust back; true when the library was trusted.
+pub fn untrust(ws: &Workspace, name: &str) -> Result<bool> {
+    crate::auth::trust::untrust(&workspace_library(ws, name)?)
 }
 
 /// The plugin API crate's sources, embedded so `plugin new` can vendor them: a scaffolded

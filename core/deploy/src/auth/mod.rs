@@ -5,3 +5,4 @@ pub mod jwt;
 pub mod oauth;
 pub mod plugin;
 pub mod providers;
+pub mod trust;

@@ -11,8 +11,9 @@ use mcpkit_workspace::error::{Error, Problem, Result};
 use mcpkit_workspace::manifest::Workspace;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use super::trust::{self, Trust};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Where a provider comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,9 +29,58 @@ pub enum Source {
 pub struct Entry {
     pub name: String,
     pub source: Source,
-    pub provider: std::result::Result<Arc<dyn AuthProvider>, String>,
     /// Settings for the provider (`[plugins.<name>.config]`).
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// What the user said of the library a workspace names (see [`super::trust`]); `None`
+    /// for built-ins and the user's own plugin folder.
+    pub trust: Option<Trust>,
+    loader: Loader,
+    loaded: OnceLock<std::result::Result<Arc<dyn AuthProvider>, String>>,
+}
+
+/// How an entry's provider comes to be: a library is loaded (its code run) only when the
+/// provider is first needed, and never when the user has not trusted it.
+enum Loader {
+    Ready(std::result::Result<Arc<dyn AuthProvider>, String>),
+    Library(PathBuf),
+}
+
+impl Entry {
+    fn new(name: &str, source: Source, loader: Loader) -> Entry {
+        Entry {
+            name: name.to_string(),
+            source,
+            config: Default::default(),
+            trust: None,
+            loader,
+            loaded: OnceLock::new(),
+        }
+    }
+
+    /// The provider, loading its library on first use (when trusted).
+    pub fn provider(&self) -> &std::result::Result<Arc<dyn AuthProvider>, String> {
+        self.loaded.get_or_init(|| match (&self.loader, self.trust) {
+            (Loader::Ready(r), _) => r.clone(),
+            (Loader::Library(path), None | Some(Trust::Trusted)) => load_dylib(path),
+            (Loader::Library(path), Some(Trust::Changed)) => Err(format!(
+                "{} has changed since you trusted it; loading it would run its code",
+                path.display()
+            )),
+            (Loader::Library(path), Some(Trust::Untrusted)) => {
+                Err(format!("{} is not trusted; loading it would run its code", path.display()))
+            }
+        })
+    }
+
+    /// Whether the entry is a library the user has not trusted (as it is now).
+    pub fn untrusted(&self) -> bool {
+        matches!(self.trust, Some(Trust::Untrusted | Trust::Changed))
+    }
+
+    /// What to tell the user to do about an untrusted entry.
+    fn trust_hint(&self) -> String {
+        format!("read what the library is, then `mcpkit plugin trust {}`", self.name)
+    }
 }
 
 /// What `mcpkit plugin list` shows of one entry.
@@ -44,6 +94,9 @@ pub struct Info {
     pub description: Option<String>,
     pub capabilities: Vec<Capability>,
     pub targets: Vec<String>,
+    /// For a library a workspace names: whether the user trusts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Trust>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -70,7 +123,8 @@ impl Providers {
         if let Some(e) = self.entries.get_mut(&name)
             && matches!(e.source, Source::Builtin)
         {
-            e.provider = Ok(provider);
+            e.loader = Loader::Ready(Ok(provider));
+            e.loaded = OnceLock::new();
         }
         self
     }
@@ -79,10 +133,7 @@ impl Providers {
         let mut entries = BTreeMap::new();
         for p in builtins() {
             let name = p.describe().name;
-            entries.insert(
-                name.clone(),
-                Entry { name, source: Source::Builtin, provider: Ok(p), config: Default::default() },
-            );
+            entries.insert(name.clone(), Entry::new(&name, Source::Builtin, Loader::Ready(Ok(p))));
         }
         if let Some(dir) = user_plugin_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -92,11 +143,8 @@ impl Providers {
             for path in files {
                 let stem = path.file_stem().unwrap_or_default().to_string_lossy();
                 let name = stem.strip_prefix("lib").unwrap_or(&stem).to_string();
-                let provider = load_dylib(&path);
-                entries.insert(
-                    name.clone(),
-                    Entry { name, source: Source::User(path), provider, config: Default::default() },
-                );
+                let entry = Entry::new(&name, Source::User(path.clone()), Loader::Library(path));
+                entries.insert(name, entry);
             }
         }
         if let Some(ws) = ws {
@@ -106,9 +154,12 @@ impl Providers {
                 match &p.path {
                     Some(path) => {
                         let path = ws.resolve(path);
-                        let provider = load_dylib(&path);
-                        let entry =
-                            Entry { name: name.clone(), source: Source::Manifest(path), provider, config };
+                        let mut entry = Entry::new(name, Source::Manifest(path.clone()), Loader::Library(path.clone()));
+                        entry.config = config;
+                        match trust::check(&path) {
+                            Ok(t) => entry.trust = Some(t),
+                            Err(e) => entry.loader = Loader::Ready(Err(format!("cannot read it: {e}"))),
+                        }
                         entries.insert(name.clone(), entry);
                     }
                     // Settings for a plugin found elsewhere (the user's folder, a built-in).
@@ -118,12 +169,9 @@ impl Providers {
                             let err = format!(
                                 "`[plugins.{name}]` has no `path`, and no plugin named `{name}` is in the user's plugin folder"
                             );
-                            let entry = Entry {
-                                name: name.clone(),
-                                source: Source::Manifest(PathBuf::new()),
-                                provider: Err(err),
-                                config,
-                            };
+                            let mut entry =
+                                Entry::new(name, Source::Manifest(PathBuf::new()), Loader::Ready(Err(err)));
+                            entry.config = config;
                             entries.insert(name.clone(), entry);
                         }
                     },
@@ -141,11 +189,19 @@ impl Providers {
         self.entries.keys().cloned().collect()
     }
 
+    /// Every entry, described by its provider; a library the user has not trusted is listed
+    /// as such, never loaded.
     pub fn list(&self) -> Vec<Info> {
         self.entries
             .values()
             .map(|e| {
-                let d = e.provider.as_ref().ok().map(|p| p.describe());
+                let provider = (!e.untrusted()).then(|| e.provider());
+                let d = provider.and_then(|p| p.as_ref().ok()).map(|p| p.describe());
+                let error = match provider {
+                    Some(Err(err)) => Some(err.clone()),
+                    Some(Ok(_)) => None,
+                    None => Some(format!("not trusted: {}", e.trust_hint())),
+                };
                 Info {
                     name: e.name.clone(),
                     source: e.source.clone(),
@@ -153,7 +209,8 @@ impl Providers {
                     description: d.as_ref().map(|d| d.description.clone()),
                     capabilities: d.as_ref().map(|d| d.capabilities.clone()).unwrap_or_default(),
                     targets: d.as_ref().map(|d| d.targets.clone()).unwrap_or_default(),
-                    error: e.provider.as_ref().err().cloned(),
+                    trust: e.trust,
+                    error,
                 }
             })
             .collect()
@@ -175,11 +232,9 @@ impl Providers {
                 ),
             ));
         };
-        let p = e.provider.as_ref().map_err(|err| {
-            (
-                format!("auth provider `{name}` cannot be loaded: {err}"),
-                "see `mcpkit plugin list`".to_string(),
-            )
+        let p = e.provider().as_ref().map_err(|err| {
+            let hint = if e.untrusted() { e.trust_hint() } else { "see `mcpkit plugin list`".to_string() };
+            (format!("auth provider `{name}` cannot be loaded: {err}"), hint)
         })?;
         let d = p.describe();
         if !d.capabilities.contains(&capability) {
@@ -211,10 +266,11 @@ impl Providers {
             .entries
             .get(name)
             .ok_or_else(|| Error::input(Problem::new(format!("there is no auth provider named `{name}`"))))?;
-        match &e.provider {
+        match e.provider() {
             Ok(p) => Ok((p.clone(), e.config.clone())),
             Err(err) => {
-                Err(Error::input(Problem::new(format!("auth provider `{name}` cannot be loaded: {err}"))))
+                let problem = Problem::new(format!("auth provider `{name}` cannot be loaded: {err}"));
+                Err(Error::input(if e.untrusted() { problem.hint(e.trust_hint()) } else { problem }))
             }
         }
     }
@@ -248,11 +304,18 @@ pub fn problems(ws: &Workspace, providers: &Providers, target: &str) -> Vec<Prob
     for (name, s) in &m.servers {
         check(&["servers", name, "auth"], &s.auth, Capability::Outbound);
     }
+    // A plugin no leg uses is not loaded (its code not run); a library it names that is not
+    // there is still a mistake worth saying.
     for name in m.plugins.keys() {
-        if let Some(Entry { provider: Err(e), .. }) = providers.entry(name) {
-            out.push(
-                ws.problem_at(&["plugins", name, "path"], format!("plugin `{name}` cannot be loaded: {e}")),
-            );
+        if let Some(Entry { source: Source::Manifest(path), loader, .. }) = providers.entry(name) {
+            let missing = match loader {
+                Loader::Ready(Err(e)) => Some(e.clone()),
+                _ if !path.is_file() => Some(format!("{} does not exist", path.display())),
+                _ => None,
+            };
+            if let Some(e) = missing {
+                out.push(ws.problem_at(&["plugins", name, "path"], format!("plugin `{name}` cannot be loaded: {e}")));
+            }
         }
     }
     out

@@ -89,32 +89,10 @@ impl View {
         let mut tools: BTreeMap<String, Tool> = extra_tools.into_iter().map(|t| (t.name.to_string(), t)).collect();
         let mut prompts: BTreeMap<String, Prompt> = BTreeMap::new();
         for m in &members {
-            for t in &m.catalog.tools {
-                let name = names::tool_name(m.target, &t.name);
-                if let Some(problem) = named(m.server, "tool", &name, tools.contains_key(&name)) {
-                    let shadowed = !problem.served;
-                    problems.push(problem);
-                    if shadowed {
-                        continue;
-                    }
-                }
-                let mut t = t.clone();
-                t.name = name.clone().into();
-                tools.insert(name, t);
-            }
-            for p in &m.catalog.prompts {
-                let name = names::tool_name(m.target, &p.name);
-                if let Some(problem) = named(m.server, "prompt", &name, prompts.contains_key(&name)) {
-                    let shadowed = !problem.served;
-                    problems.push(problem);
-                    if shadowed {
-                        continue;
-                    }
-                }
-                let mut p = p.clone();
-                p.name = name.clone();
-                prompts.insert(name, p);
-            }
+            let tools_of = m.catalog.tools.iter().map(|t| (t.name.as_ref(), t));
+            prefixed(m, "tool", tools_of, &mut tools, &mut problems, |t, name| t.name = name.into());
+            let prompts_of = m.catalog.prompts.iter().map(|p| (p.name.as_str(), p));
+            prefixed(m, "prompt", prompts_of, &mut prompts, &mut problems, |p, name| p.name = name);
         }
         // Resources and templates: best priority first, then target name.
         let mut ranked: Vec<&Member> = members.iter().collect();
@@ -185,6 +163,31 @@ impl View {
                     .chain(self.templates.iter().map(|t| t.uri_template.clone())),
             ),
         ]
+    }
+}
+
+/// Adds a member's tools or prompts to `into` under their gateway names, and what is wrong
+/// with those names to `problems`.
+fn prefixed<'a, T: Clone + 'a>(
+    m: &Member,
+    kind: &str,
+    items: impl Iterator<Item = (&'a str, &'a T)>,
+    into: &mut BTreeMap<String, T>,
+    problems: &mut Vec<NameProblem>,
+    rename: impl Fn(&mut T, String),
+) {
+    for (own, item) in items {
+        let name = names::tool_name(m.target, own);
+        if let Some(problem) = named(m.server, kind, &name, into.contains_key(&name)) {
+            let shadowed = !problem.served;
+            problems.push(problem);
+            if shadowed {
+                continue;
+            }
+        }
+        let mut item = item.clone();
+        rename(&mut item, name.clone());
+        into.insert(name, item);
     }
 }
 

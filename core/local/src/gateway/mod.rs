@@ -56,6 +56,19 @@ fn completed(mut resp: CallToolResponse) -> CallToolResponse {
     resp
 }
 
+/// The target's shared connection, for a request that is not a tool call.
+async fn reach(upstream: &Upstream) -> Result<Arc<mcpkit_deploy::mcp::Client>, ErrorData> {
+    upstream.client().await.map_err(|e| ErrorData::internal_error(e.to_string(), None))
+}
+
+/// A target's error as the client gets it: the server's own, or what went wrong reaching it.
+fn failed(target: &str) -> impl Fn(rmcp::ServiceError) -> ErrorData + '_ {
+    move |e| match e {
+        rmcp::ServiceError::McpError(e) => e,
+        e => ErrorData::internal_error(format!("target `{target}` failed: {e}"), None),
+    }
+}
+
 fn principal(ctx: &RequestContext<RoleServer>) -> String {
     ctx.extensions
         .get::<http::request::Parts>()
@@ -316,11 +329,8 @@ impl ServerHandler for Gateway {
         params.meta = forwarded_meta(Some(&ctx.meta));
         params.input_responses = request.input_responses;
         params.request_state = request.request_state;
-        let client = upstream.client().await.map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
-        let mut resp = client.get_prompt_once(params).await.map_err(|e| match e {
-            rmcp::ServiceError::McpError(e) => e,
-            e => ErrorData::internal_error(format!("target `{target}` failed: {e}"), None),
-        })?;
+        let client = reach(&upstream).await?;
+        let mut resp = client.get_prompt_once(params).await.map_err(failed(target))?;
         if let GetPromptResponse::Complete(r) = &mut resp {
             r.result_type.get_or_insert(ResultType::COMPLETE);
         }
@@ -371,11 +381,8 @@ impl ServerHandler for Gateway {
         params.meta = forwarded_meta(Some(&ctx.meta));
         params.input_responses = request.input_responses;
         params.request_state = request.request_state;
-        let client = upstream.client().await.map_err(|e| ErrorData::internal_error(e.to_string(), None))?;
-        let mut resp = client.read_resource_once(params).await.map_err(|e| match e {
-            rmcp::ServiceError::McpError(e) => e,
-            e => ErrorData::internal_error(format!("target `{target}` failed: {e}"), None),
-        })?;
+        let client = reach(&upstream).await?;
+        let mut resp = client.read_resource_once(params).await.map_err(failed(&target))?;
         if let ReadResourceResponse::Complete(r) = &mut resp {
             r.result_type.get_or_insert(ResultType::COMPLETE);
         }

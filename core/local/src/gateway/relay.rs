@@ -89,6 +89,25 @@ impl Relay {
         Relay { wants: Arc::new(wants), peer, asks }
     }
 
+    /// Puts a server's request to the client: refused (-32601, as AWS answers) when the client
+    /// did not declare `what`; on 2026-07-28 through the call's `input_required` result;
+    /// before, as a request on the call's stream (`legacy`).
+    async fn ask_client<T: serde::de::DeserializeOwned>(
+        &self,
+        declared: bool,
+        what: &str,
+        request: InputRequest,
+        legacy: impl std::future::Future<Output = Result<T, rmcp::ServiceError>>,
+    ) -> Result<T, ErrorData> {
+        if !declared {
+            return Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, format!("the client does not take {what}"), None));
+        }
+        match &self.asks {
+            Some(tx) => answer(self.ask(tx, request).await?),
+            None => legacy.await.map_err(passed_on),
+        }
+    }
+
     /// Asks a 2026-07-28 client through the call's `input_required` result.
     async fn ask(&self, tx: &mpsc::Sender<Ask>, request: InputRequest) -> Result<serde_json::Value, ErrorData> {
         let (reply, answer) = oneshot::channel();
@@ -168,13 +187,9 @@ impl ClientHandler for Relay {
         params: ElicitRequestParams,
         _ctx: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
-        if self.wants.capabilities.elicitation.is_none() {
-            return Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, "the client does not take elicitation", None));
-        }
-        match &self.asks {
-            Some(tx) => answer(self.ask(tx, InputRequest::Elicitation(ElicitRequest::new(params))).await?),
-            None => self.peer.create_elicitation(params).await.map_err(passed_on),
-        }
+        let declared = self.wants.capabilities.elicitation.is_some();
+        let request = InputRequest::Elicitation(ElicitRequest::new(params.clone()));
+        self.ask_client(declared, "elicitation", request, self.peer.create_elicitation(params)).await
     }
 
     async fn create_message(
@@ -182,12 +197,8 @@ impl ClientHandler for Relay {
         params: CreateMessageRequestParams,
         _ctx: RequestContext<RoleClient>,
     ) -> Result<CreateMessageResult, ErrorData> {
-        if self.wants.capabilities.sampling.is_none() {
-            return Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, "the client does not take sampling", None));
-        }
-        match &self.asks {
-            Some(tx) => answer(self.ask(tx, InputRequest::CreateMessage(CreateMessageRequest::new(params))).await?),
-            None => self.peer.create_message(params).await.map_err(passed_on),
-        }
+        let declared = self.wants.capabilities.sampling.is_some();
+        let request = InputRequest::CreateMessage(CreateMessageRequest::new(params.clone()));
+        self.ask_client(declared, "sampling", request, self.peer.create_message(params)).await
     }
 }
