@@ -61,9 +61,23 @@ impl Op {
     }
 }
 
-async fn latency(url: &str, token: Option<&str>, op: Op, n: usize) -> Vec<Duration> {
-    let c = mcp::connect(url, token, Era::Legacy).await.unwrap();
-    let gateway = token.is_some();
+/// A client of the gateway (with its token) or straight to a server (with its secret).
+#[derive(Clone, Copy)]
+enum Via<'a> {
+    Gateway(&'a str),
+    Direct(Option<&'a str>),
+}
+
+async fn client(url: &str, via: Via<'_>) -> mcp::Client {
+    match via {
+        Via::Gateway(token) => mcp::connect(url, Some(token), Era::Legacy).await.unwrap(),
+        Via::Direct(secret) => mcp::connect_direct(url, secret, Era::Legacy).await.unwrap(),
+    }
+}
+
+async fn latency(url: &str, via: Via<'_>, op: Op, n: usize) -> Vec<Duration> {
+    let c = client(url, via).await;
+    let gateway = matches!(via, Via::Gateway(_));
     for i in 0..20 {
         op.once(&c, gateway, i).await;
     }
@@ -77,11 +91,11 @@ async fn latency(url: &str, token: Option<&str>, op: Op, n: usize) -> Vec<Durati
     out
 }
 
-async fn throughput(url: &str, token: Option<&str>, op: Op, tasks: usize, per_task: usize) -> f64 {
-    let gateway = token.is_some();
+async fn throughput(url: &str, via: Via<'_>, op: Op, tasks: usize, per_task: usize) -> f64 {
+    let gateway = matches!(via, Via::Gateway(_));
     let mut clients = Vec::new();
     for _ in 0..tasks {
-        clients.push(std::sync::Arc::new(mcp::connect(url, token, Era::Legacy).await.unwrap()));
+        clients.push(std::sync::Arc::new(client(url, via).await));
     }
     let start = Instant::now();
     let handles: Vec<_> = clients
@@ -187,12 +201,11 @@ fn main() {
     sb.run("calc", &["deploy"]).ok();
     let status: Value = serde_json::from_str(&sb.run("calc", &["status", "--json"]).stdout).unwrap();
     let gateway = status["gateway_url"].as_str().unwrap().to_string();
-    let port = |name: &str| {
-        status["servers"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["port"].as_u64().unwrap()
-    };
-    let direct_url = |op: Op| {
-        let server = if matches!(op, Op::Call) { "calc" } else { "notes" };
-        format!("http://127.0.0.1:{}/mcp", port(server))
+    let server = |name: &str| status["servers"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap().clone();
+    let direct = |op: Op| {
+        let s = server(if matches!(op, Op::Call) { "calc" } else { "notes" });
+        let url = format!("http://127.0.0.1:{}/mcp", s["port"].as_u64().unwrap());
+        (url, mcp::initial_env(s["pid"].as_u64().unwrap() as u32, "MCPKIT_SERVER_SECRET"))
     };
     let token = sb.run("calc", &["token"]).stdout.trim().to_string();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -205,16 +218,17 @@ fn main() {
     rt.block_on(async {
         for _round in 0..3 {
             for (k, op) in Op::ALL.into_iter().enumerate() {
-                let direct = direct_url(op);
+                let (url, secret) = direct(op);
+                let direct = Via::Direct(secret.as_deref());
                 let r = &mut results[k];
-                r.0.extend(latency(&direct, None, op, CALLS_C1).await);
+                r.0.extend(latency(&url, direct, op, CALLS_C1).await);
                 let before = cpu_ticks(supervisor);
-                r.1.extend(latency(&gateway, Some(&token), op, CALLS_C1).await);
+                r.1.extend(latency(&gateway, Via::Gateway(&token), op, CALLS_C1).await);
                 if matches!(op, Op::Call) {
                     gateway_ticks += cpu_ticks(supervisor) - before;
                 }
-                r.2.push(throughput(&direct, None, op, 16, CALLS_PER_TASK_C16).await);
-                r.3.push(throughput(&gateway, Some(&token), op, 16, CALLS_PER_TASK_C16).await);
+                r.2.push(throughput(&url, direct, op, 16, CALLS_PER_TASK_C16).await);
+                r.3.push(throughput(&gateway, Via::Gateway(&token), op, 16, CALLS_PER_TASK_C16).await);
             }
         }
     });

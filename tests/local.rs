@@ -661,3 +661,134 @@ fn a_supervisor_killed_outright_leaves_no_server_behind_after_destroy() {
     assert!(gone(supervisor) && gone(pid), "a process outlived destroy: {}", r.stderr);
     assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(), "port {port} still taken");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_answers_only_its_gateway_and_runtime_endpoint() {
+    let (stack, deploy) = tokio::task::spawn_blocking(deploy_three).await.unwrap();
+    deploy.ok();
+    let status = tokio::task::block_in_place(|| stack.status());
+    let http = ::reqwest::Client::new();
+    for s in status["servers"].as_array().unwrap() {
+        assert_eq!(s["exposure"], "guarded", "{s}");
+        let port = s["port"].as_u64().unwrap();
+        let url = format!("http://127.0.0.1:{port}/mcp");
+        let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+        let post = |secret: Option<String>| {
+            let mut r = http
+                .post(&url)
+                .header("Accept", "application/json, text/event-stream")
+                .header("MCP-Protocol-Version", "2025-06-18")
+                .json(&list);
+            if let Some(s) = secret {
+                r = r.header("x-mcpkit-server-secret", s);
+            }
+            r.send()
+        };
+        // Any other process on the machine, and a wrong secret: refused.
+        let r = post(None).await.unwrap();
+        assert_eq!(r.status(), 403, "{}", s["name"]);
+        assert_eq!(post(Some("0".repeat(32))).await.unwrap().status(), 403);
+        // The server's code never sees its secret; the process's owner could read it.
+        let pid = s["pid"].as_u64().unwrap() as u32;
+        let secret = mcp::initial_env(pid, "MCPKIT_SERVER_SECRET").expect("started with a secret");
+        assert_ne!(post(Some(secret)).await.unwrap().status(), 403);
+    }
+    // The gateway still reaches every server.
+    let c = mcp::connect(&stack.gateway_url(), Some(&stack.token()), Era::Legacy).await.unwrap();
+    let r = mcp::call(&c, "outside-target___shout", json!({"name": "ada"})).await;
+    assert_eq!(mcp::result_json(&r), json!({"result": "ADA!"}));
+    let _ = c.cancel().await;
+}
+
+#[test]
+fn a_server_sees_only_its_declared_variables_and_the_base_set_unless_told_to_inherit() {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    let manifest = sb.path().join("calc/mcpkit.toml");
+    support::replace_once(&manifest, "[servers.calc]\n", "[servers.calc]\nenv = { DECLARED = \"yes\" }\n");
+    let stack = Stack::new(sb, "calc");
+    let leak = [("MCPKIT_TEST_UNRELATED", "from-the-deployer")];
+    stack.sb.run_env("calc", &["deploy"], &leak).ok();
+    let pid = stack.pid("calc");
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let names: Vec<String> = environ
+        .split(|b| *b == 0)
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| String::from_utf8_lossy(kv).split('=').next().unwrap().to_string())
+        .collect();
+    let get = |k: &str| mcp::initial_env(pid, k);
+    assert_eq!(get("DECLARED").as_deref(), Some("yes"));
+    assert!(get("MCPKIT_TEST_UNRELATED").is_none(), "the deployer's environment leaked: {names:?}");
+    assert!(get("PATH").unwrap().starts_with(&stack.ws.join(".mcpkit/venvs").display().to_string()));
+    assert!(get("HOME").is_some() && get("PORT").is_some() && get("VIRTUAL_ENV").is_some());
+    let allowed = [
+        "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "PORT", "HOST", "FASTMCP_PORT",
+        "FASTMCP_HOST", "MCPKIT_BIND_PORT", "MCPKIT_BIND_HOST", "MCPKIT_SERVER_SECRET", "PYTHONPATH",
+        "PYTHONUNBUFFERED", "DECLARED",
+    ];
+    let extra: Vec<&String> = names.iter().filter(|n| !allowed.contains(&n.as_str())).collect();
+    assert!(extra.is_empty(), "variables beyond the declared and the base set: {extra:?}");
+    // Told to, it inherits everything (and restarts to do so).
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}\n[targets.local]\ninherit_env = true\n")).unwrap();
+    stack.sb.run_env("calc", &["deploy"], &leak).ok();
+    let pid = stack.pid("calc");
+    assert_eq!(mcp::initial_env(pid, "MCPKIT_TEST_UNRELATED").as_deref(), Some("from-the-deployer"));
+}
+
+#[test]
+fn state_is_private_and_a_planted_symlink_or_a_readable_key_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    let stack = Stack::new(sb, "calc");
+    // A link planted where the supervisor's log goes: mcpkit does not write through it.
+    let logs = stack.local().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let victim = stack.sb.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::os::unix::fs::symlink(&victim, logs.join("supervisor.log")).unwrap();
+    let r = stack.run(&["deploy"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("supervisor.log"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    std::fs::remove_file(logs.join("supervisor.log")).unwrap();
+
+    stack.run(&["deploy"]).ok();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    for f in ["plan.json", "status.json", "identities.json", "signing-key.pem", "logs/supervisor.log", "logs/calc.log"] {
+        assert_eq!(mode(&stack.local().join(f)), 0o600, "{f}");
+    }
+    assert_eq!(mode(&stack.local()), 0o700);
+    assert_eq!(mode(&logs), 0o700);
+    // A key others may read signs nothing.
+    stack.run(&["destroy", "-y"]).ok();
+    let key = stack.local().join("signing-key.pem");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = stack.run(&["deploy"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("signing-key.pem is refused") && r.stderr.contains("0600"), "{}", r.stderr);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+#[test]
+fn two_deploys_at_once_end_with_one_consistent_stack() {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    let stack = Stack::new(sb, "calc");
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| stack.run(&["deploy"]));
+        let b = s.spawn(|| stack.run(&["deploy"]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    a.ok();
+    b.ok();
+    // One of them did the work; the other, once the first was done, found nothing to do.
+    assert!(a.stdout.contains("No changes") || b.stdout.contains("No changes"), "{}\n{}", a.stdout, b.stdout);
+    let st = stack.status();
+    assert_eq!(st["running"], true);
+    assert_eq!(st["servers"][0]["state"], "ready");
+    let c = stack.run(&["call", "calc-target___add", "--args", r#"{"a": 1, "b": 2}"#]);
+    c.ok();
+    assert!(c.stdout.contains('3'), "{}", c.stdout);
+}

@@ -451,3 +451,22 @@ fn committed_sample_is_what_mcpkit_makes() {
         "regenerate with: scripts/regenerate-samples.sh"
     );
 }
+
+#[test]
+fn a_description_with_triple_quotes_stays_in_the_docstring() {
+    let sb = Sandbox::new();
+    let evil = r#"ends here """; open("pwned", "w").write("x") # and a \ backslash"#;
+    for t in ["blank", "calculator", "helloworld"] {
+        let name = format!("p{t}");
+        sb.run(".", &["new", &name, "-t", t, "--description", evil]).ok();
+        let dir = sb.path().join(format!("{name}/servers/{name}"));
+        let out = std::process::Command::new(support::python())
+            .args(["-c", "import server; print(server.__doc__)"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{t}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains(evil), "{t}: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(!dir.join("pwned").exists(), "{t}: the description ran as Python");
+    }
+}

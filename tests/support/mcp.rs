@@ -16,6 +16,15 @@ pub enum Era {
 
 pub type Client = RunningService<RoleClient, ()>;
 
+fn mode(era: Era) -> ClientLifecycleMode {
+    match era {
+        Era::Legacy => ClientLifecycleMode::Initialize,
+        Era::Modern => {
+            ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] }
+        }
+    }
+}
+
 /// Connects to `url`, with a bearer token when given.
 pub async fn connect(url: &str, token: Option<&str>, era: Era) -> Result<Client, String> {
     let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
@@ -23,13 +32,34 @@ pub async fn connect(url: &str, token: Option<&str>, era: Era) -> Result<Client,
         config = config.auth_header(t.to_string());
     }
     let transport = StreamableHttpClientTransport::from_config(config);
-    let mode = match era {
-        Era::Legacy => ClientLifecycleMode::Initialize,
-        Era::Modern => {
-            ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] }
-        }
-    };
+    let mode = mode(era);
     ().serve_with_lifecycle(transport, mode).await.map_err(|e| e.to_string())
+}
+
+/// Connects straight to a server process the local target runs, giving the secret its guard
+/// wants (see `initial_env`) when there is one.
+pub async fn connect_direct(url: &str, secret: Option<&str>, era: Era) -> Result<Client, String> {
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
+    if let Some(s) = secret {
+        let mut headers = std::collections::HashMap::new();
+        headers.insert(
+            reqwest::header::HeaderName::from_static("x-mcpkit-server-secret"),
+            reqwest::header::HeaderValue::from_str(s).map_err(|e| e.to_string())?,
+        );
+        config = config.custom_headers(headers);
+    }
+    let transport = StreamableHttpClientTransport::from_config(config);
+    let mode = mode(era);
+    ().serve_with_lifecycle(transport, mode).await.map_err(|e| e.to_string())
+}
+
+/// The value of `var` in the environment a process started with (readable by its owner only).
+pub fn initial_env(pid: u32, var: &str) -> Option<String> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    environ.split(|b| *b == 0).find_map(|kv| {
+        let kv = String::from_utf8_lossy(kv);
+        kv.strip_prefix(&format!("{var}=")).map(str::to_string)
+    })
 }
 
 pub async fn tools<H: rmcp::service::Service<RoleClient>>(c: &RunningService<RoleClient, H>) -> Vec<Tool> {
@@ -132,11 +162,6 @@ pub async fn connect_as<H: rmcp::service::Service<RoleClient>>(
 ) -> Result<RunningService<RoleClient, H>, String> {
     let config = StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token.to_string());
     let transport = StreamableHttpClientTransport::from_config(config);
-    let mode = match era {
-        Era::Legacy => ClientLifecycleMode::Initialize,
-        Era::Modern => {
-            ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] }
-        }
-    };
+    let mode = mode(era);
     handler.serve_with_lifecycle(transport, mode).await.map_err(|e| e.to_string())
 }

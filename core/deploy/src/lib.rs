@@ -85,6 +85,7 @@ const MAX_HASHED_FILES: usize = 2000;
 /// Source files below a server's folder, sorted; skips hidden folders, caches and venvs.
 pub fn source_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&d) else { continue };
@@ -95,9 +96,20 @@ pub fn source_files(dir: &Path) -> Vec<PathBuf> {
                 continue;
             }
             let p = e.path();
-            if p.is_dir() {
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_symlink() {
+                // A link is the server's only when it stays in the server's folder: one to
+                // ~/.aws/credentials must not be hashed, zipped or copied into an image.
+                // Linked folders are not followed (no loops, no escapes).
+                let inside = p.canonicalize().is_ok_and(|t| t.starts_with(&root) && t.is_file());
+                if !inside {
+                    continue;
+                }
+            } else if kind.is_dir() {
                 stack.push(p);
-            } else if name.ends_with(".py")
+                continue;
+            }
+            if name.ends_with(".py")
                 || name.ends_with(".txt")
                 || name.ends_with(".json")
                 || name.ends_with(".toml")
@@ -122,6 +134,22 @@ pub fn which(tool: &str) -> Option<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn links_leaving_the_server_folder_are_not_its_files() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("credentials.py"), "secret").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("server.py"), "print()").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("credentials.py"), dir.path().join("creds.py")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("server.py"), dir.path().join("alias.py")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("elsewhere")).unwrap();
+        let names: Vec<String> = super::source_files(dir.path())
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["alias.py", "server.py"]);
+    }
+
     use super::*;
 
     #[test]

@@ -42,24 +42,48 @@ pub enum Lifecycle {
     Auto,
 }
 
+/// Where a client connects: the URL, a bearer token, and headers of its own (secret values).
+#[derive(Debug, Clone, Default)]
+pub struct Endpoint {
+    pub url: String,
+    pub token: Option<Secret>,
+    pub headers: Vec<(&'static str, Secret)>,
+}
+
+impl Endpoint {
+    pub fn new(url: impl Into<String>, token: Option<&Secret>) -> Endpoint {
+        Endpoint { url: url.into(), token: token.cloned(), headers: vec![] }
+    }
+}
+
 /// Connects to an MCP endpoint, with a bearer token when given.
 pub async fn connect(url: &str, token: Option<&Secret>, lifecycle: Lifecycle) -> Result<Client> {
-    connect_as(url, token, lifecycle, client_info(ClientCapabilities::default()), None).await
+    let info = client_info(ClientCapabilities::default());
+    connect_as(&Endpoint::new(url, token), lifecycle, info, None).await
 }
 
 /// [`connect`], with `handler` answering the server's requests (elicitation, sampling) and
 /// `tap`, when given, receiving its progress and log messages in order (see [`Tap`]).
 pub async fn connect_as<H: Service<RoleClient>>(
-    url: &str,
-    token: Option<&Secret>,
+    endpoint: &Endpoint,
     lifecycle: Lifecycle,
     handler: H,
     tap: Option<Tap>,
 ) -> Result<ClientOf<H>> {
     crate::install_crypto();
+    let url = endpoint.url.as_str();
     let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_string());
-    if let Some(t) = token {
+    if let Some(t) = &endpoint.token {
         config = config.auth_header(t.expose().to_string());
+    }
+    if !endpoint.headers.is_empty() {
+        let mut headers = std::collections::HashMap::new();
+        for (name, value) in &endpoint.headers {
+            let value = http::HeaderValue::from_str(value.expose())
+                .map_err(|_| Error::world(format!("header {name} is not a valid header value")))?;
+            headers.insert(http::HeaderName::from_static(name), value);
+        }
+        config = config.custom_headers(headers);
     }
     let transport = StreamableHttpClientTransport::with_client(crate::net::for_url(url)?, config);
     serve(url, Tapped { inner: transport, tap }, lifecycle, handler).await

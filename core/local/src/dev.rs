@@ -100,7 +100,7 @@ pub fn print_line(server: &str, line: &str) {
 
 /// Appends a line to a log file (the same logs `mcpkit logs` reads).
 pub fn append(path: &Path, line: &str) {
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut f) = mcpkit_workspace::fs::open_log(path, false) {
         let _ = writeln!(f, "{line}");
     }
 }

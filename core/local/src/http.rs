@@ -59,6 +59,7 @@ pub fn router(stack: Arc<Stack>, gateway_name: String, ct: CancellationToken) ->
         .route("/runtimes/{runtime}/invocations", any(runtime))
         .route("/runtimes/{runtime}/invocations/.well-known/oauth-protected-resource", get(runtime_metadata))
         .merge(mcp)
+        .layer(middleware::from_fn(local_host_only))
         .with_state(stack)
 }
 
@@ -223,12 +224,35 @@ fn unauthorized(metadata: &str, denied: &Denied) -> Response {
     r
 }
 
-/// Browsers may only talk to the gateway from a local page (DNS-rebinding defence).
+/// Browsers may only talk to the gateway from a local web page (DNS-rebinding defence): an
+/// `http` or `https` origin on a loopback host.
 fn origin_allowed(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else { return true };
-    let host = origin.split("://").nth(1).unwrap_or_default();
-    let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
+    let Some((scheme, rest)) = origin.split_once("://") else { return false };
+    matches!(scheme, "http" | "https") && loopback_authority(rest)
+}
+
+/// `host[:port]` naming this machine's loopback interface.
+fn loopback_authority(authority: &str) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if !h.is_empty() && port.chars().all(|c| c.is_ascii_digit()) && !authority.ends_with(']') => h,
+        _ => authority,
+    };
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+}
+
+/// Every endpoint (the issuer's too, not only `/mcp`) answers only requests addressed to this
+/// machine by a loopback name: a page that rebinds its own name to 127.0.0.1 sends its own
+/// name as `Host`, and gets nothing.
+async fn local_host_only(req: Request, next: middleware::Next) -> Response {
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
+    if !host.is_some_and(loopback_authority) {
+        return json_error(StatusCode::FORBIDDEN, "forbidden", "this server answers only requests to 127.0.0.1 or localhost");
+    }
+    if !origin_allowed(req.headers()) {
+        return json_error(StatusCode::FORBIDDEN, "forbidden", "origin not allowed");
+    }
+    next.run(req).await
 }
 
 /// The gateway's two MCP services: with sessions, and without.
@@ -238,8 +262,9 @@ struct McpServices {
     max_body: usize,
 }
 
-/// Sends a request to the service with sessions when it belongs to one or opens one
-/// (`initialize`), and to the stateless one otherwise.
+/// Sends a request to the service with sessions when it belongs to one or opens one (the
+/// `initialize` of a client that declares elicitation or sampling), and to the stateless one
+/// otherwise.
 async fn mcp_endpoint(State(services): State<Arc<McpServices>>, req: Request) -> Response {
     if req.method() != Method::POST || req.headers().contains_key(SESSION_HEADER) {
         return services.sessions.handle(req).await.map(Body::new);
@@ -248,9 +273,14 @@ async fn mcp_endpoint(State(services): State<Arc<McpServices>>, req: Request) ->
     let Ok(bytes) = axum::body::to_bytes(body, services.max_body).await else {
         return json_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large");
     };
-    let opens_session = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .is_some_and(|m| m.get("method").and_then(|v| v.as_str()) == Some("initialize"));
+    let opens_session = serde_json::from_slice::<serde_json::Value>(&bytes).ok().is_some_and(|m| {
+        // Only a client that can answer a server's question (elicitation, sampling) needs a
+        // session: progress and log messages travel on the call's own response, and a
+        // stateless exchange costs the gateway far less.
+        let caps = &m["params"]["capabilities"];
+        m.get("method").and_then(|v| v.as_str()) == Some("initialize")
+            && (caps.get("elicitation").is_some() || caps.get("sampling").is_some())
+    });
     let req = Request::from_parts(parts, Body::from(bytes));
     if opens_session {
         services.sessions.handle(req).await.map(Body::new)
@@ -323,8 +353,10 @@ async fn gateway_auth(State(stack): State<Arc<Stack>>, mut req: Request, next: m
             resp
         }
         Err(denied) => {
-            if !matches!(denied, Denied::Missing) {
-                eprintln!("{} gateway refused a request: {denied}", stamp());
+            if !matches!(denied, Denied::Missing)
+                && let Some(line) = stack.refusals.note(&denied.to_string())
+            {
+                eprintln!("{} {line}", stamp());
             }
             unauthorized(&format!("{}/.well-known/oauth-protected-resource/mcp", stack.base_url), &denied)
         }
@@ -343,13 +375,14 @@ const HOP: &[&str] = &[
     "host",
     "authorization",
     "content-length",
+    super::supervisor::SECRET_HEADER,
 ];
 
 async fn runtime(State(stack): State<Arc<Stack>>, Path(runtime): Path<String>, req: Request) -> Response {
-    let (authorizer, port, state) = {
+    let (authorizer, port, state, secret) = {
         let servers = stack.servers.read().await;
         match servers.values().find(|s| s.plan.runtime == runtime) {
-            Some(s) => (s.authorizer.clone(), s.status.port, s.status.state),
+            Some(s) => (s.authorizer.clone(), s.status.port, s.status.state, s.upstream.secret()),
             None => return json_error(StatusCode::NOT_FOUND, "not_found", "no such runtime"),
         }
     };
@@ -369,7 +402,9 @@ async fn runtime(State(stack): State<Arc<Stack>>, Path(runtime): Path<String>, r
         Ok(h) => h,
         Err(e) => return json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", &e.to_string()),
     };
-    let mut out = http.request(method, format!("http://127.0.0.1:{port}/mcp"));
+    let mut out = http
+        .request(method, format!("http://127.0.0.1:{port}/mcp"))
+        .header(super::supervisor::SECRET_HEADER, secret.expose());
     for (k, v) in parts.headers.iter() {
         if !HOP.contains(&k.as_str()) {
             out = out.header(k.as_str(), v.as_bytes());
@@ -397,4 +432,22 @@ async fn runtime(State(stack): State<Arc<Stack>>, Path(runtime): Path<String>, r
     builder
         .body(Body::from_stream(resp.bytes_stream()))
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_origins_of_web_schemes_and_loopback_hosts_pass() {
+        let origin = |o: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
+            origin_allowed(&h)
+        };
+        assert!(origin("http://localhost:3000") && origin("https://127.0.0.1") && origin("http://[::1]:8080"));
+        assert!(!origin("evil://localhost") && !origin("http://localhost.evil.com") && !origin("null"));
+        assert!(loopback_authority("127.0.0.1:8787") && loopback_authority("localhost") && loopback_authority("[::1]"));
+        assert!(!loopback_authority("evil.example:8787") && !loopback_authority("127.0.0.1.nip.io"));
+    }
 }

@@ -70,15 +70,50 @@ fn random_string(len: usize, alphabet: &[u8]) -> String {
 const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
+/// Reads a file of secrets the local target keeps (the signing key, the identities), refusing
+/// one that another user owns or that others may read: a key someone else could have placed,
+/// or read, signs no token here.
+fn read_private(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(nix::libc::O_NOFOLLOW).open(path)?;
+    let meta = file.metadata()?;
+    let me = nix::unistd::geteuid().as_raw();
+    if meta.uid() != me || meta.mode() & 0o077 != 0 || !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "it is owned by uid {} with mode {:o}; it must be yours (uid {me}) and 0600",
+                meta.uid(),
+                meta.mode() & 0o777
+            ),
+        ));
+    }
+    std::io::Read::bytes(file).collect()
+}
+
+/// Refuses a secrets file that is not the user's alone (see [`read_private`]).
+pub fn check_private(path: &Path) -> Result<()> {
+    read_private(path).map(|_| ()).map_err(|e| refused(path, e))
+}
+
+fn refused(path: &Path, e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        Error::world(format!("{} is refused: {e}", path.display()))
+            .with_hint("remove it (`mcpkit destroy` and, for the key, delete .mcpkit/local/signing-key.pem) to start afresh")
+    } else {
+        Error::io("read", path, e)
+    }
+}
+
 impl Identities {
     pub fn load(path: &Path) -> Result<Self> {
-        match std::fs::read(path) {
+        match read_private(path) {
             Ok(b) => serde_json::from_slice(&b).map_err(|e| {
                 Error::world(format!("{} is damaged: {e}", path.display()))
                     .with_hint("run `mcpkit destroy` to start the local target afresh")
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Identities::default()),
-            Err(e) => Err(Error::io("read", path, e)),
+            Err(e) => Err(refused(path, e)),
         }
     }
 
@@ -129,7 +164,7 @@ pub struct SigningKey {
 
 /// Loads the signing key, creating it (0600) if it does not exist yet.
 pub fn signing_key(path: &Path) -> Result<(SigningKey, bool)> {
-    let (pem, created) = match std::fs::read(path) {
+    let (pem, created) = match read_private(path) {
         Ok(pem) => (pem, false),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
@@ -140,7 +175,7 @@ pub fn signing_key(path: &Path) -> Result<(SigningKey, bool)> {
             mcpkit_workspace::fs::write_secret(path, pem.as_bytes())?;
             (pem.as_bytes().to_vec(), true)
         }
-        Err(e) => return Err(Error::io("read", path, e)),
+        Err(e) => return Err(refused(path, e)),
     };
     let encoding = EncodingKey::from_rsa_pem(&pem)
         .map_err(|e| Error::world(format!("{} is not an RSA key: {e}", path.display())))?;

@@ -58,6 +58,10 @@ pub struct ServerReport {
     pub port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Who can call the server on its port: `guarded` (the gateway and runtime endpoint only)
+    /// or `open` (any local process).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<plan::Exposure>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,12 +212,16 @@ pub fn prepare(
     check_providers(ws, &providers)?;
     let m = ws.manifest();
     let paths = LocalPaths::new(ws.root());
-    std::fs::create_dir_all(paths.logs()).map_err(|e| Error::io("create folder", &paths.logs(), e))?;
+    mcpkit_workspace::fs::private_dir(&paths.dir())?;
+    mcpkit_workspace::fs::private_dir(&paths.logs())?;
     let mut actions = Vec::new();
 
-    // The supervisor makes the key when there is none, while the servers start.
+    // The supervisor makes the key when there is none, while the servers start; one that is
+    // there must be this user's alone, checked here so deploy says so at once.
     if !paths.signing_key().exists() {
         actions.push(Action { resource: "signing key".into(), action: "create" });
+    } else {
+        identity::check_private(&paths.signing_key())?;
     }
     // Virtualenvs, in parallel: they are most of a cold deploy's time.
     let results: Vec<(String, Result<venv::VenvAction>)> = std::thread::scope(|s| {
@@ -276,7 +284,11 @@ pub fn prepare(
                 &std::path::absolute(ws.resolve(&s.entrypoint)).unwrap_or_default(),
             );
             let python = venv::python(&paths.venv(name));
-            let hash = plan::server_hash(&entrypoint, &ws.resolve(&s.requirements), &s.env, &python);
+            let mut hash = plan::server_hash(&entrypoint, &ws.resolve(&s.requirements), &s.env, &python);
+            if ws.manifest().targets.local.inherit_env {
+                // Another environment: the server starts again.
+                hash = plan::short_hash(&format!("{hash} inherit_env"));
+            }
             ServerPlan {
                 name: name.clone(),
                 runtime: n.runtime,
@@ -350,6 +362,7 @@ pub fn prepare(
         gateway: m.gateway.name.clone(),
         port,
         token_ttl_secs: TOKEN_TTL_SECS,
+        inherit_env: ws.manifest().targets.local.inherit_env,
         servers,
     };
     if let Some(o) = &old {
@@ -381,8 +394,43 @@ pub struct DeployOptions<'a> {
     pub timeout: Duration,
 }
 
+/// Holds the workspace's local-target lock (`.mcpkit/local.lock`) while it lives: a second
+/// `deploy` or `destroy` of the same workspace waits for the first, instead of both writing
+/// the plan, the identities and the auth bindings at once.
+struct Exclusive(#[allow(dead_code)] nix::fcntl::Flock<std::fs::File>);
+
+/// How long a deploy or destroy waits for another one to finish.
+const LOCK_WAIT: Duration = Duration::from_secs(600);
+
+fn exclusive(paths: &LocalPaths) -> Result<Exclusive> {
+    let path = paths.mcpkit().join("local.lock");
+    mcpkit_workspace::fs::private_dir(&paths.mcpkit())?;
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        match nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(Exclusive(lock)),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err((_, e)) => {
+                return Err(Error::world(format!(
+                    "another `mcpkit deploy` or `destroy` of this workspace is still at work ({e})"
+                ))
+                .with_hint("wait for it to end, then run this again"));
+            }
+        }
+    }
+}
+
 pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
     let paths = LocalPaths::new(ws.root());
+    let _exclusive = exclusive(&paths)?;
     let status = running(&paths);
     let (mut plan, actions, old) = prepare(ws, opts.reporter, status.as_ref())?;
     let unchanged = status.is_some() && old.as_ref().is_some_and(|o| o.same_as(&plan));
@@ -476,6 +524,7 @@ fn server_reports(plan: &LocalPlan, status: &Status) -> Vec<ServerReport> {
                 pid: st.and_then(|x| x.pid),
                 port: st.and_then(|x| x.port),
                 last_error: st.and_then(|x| x.last_error.clone()),
+                exposure: st.and_then(|x| x.exposure),
             }
         })
         .collect()
@@ -516,7 +565,8 @@ async fn check_gateway(creds: &ClientCredentials, plan: &LocalPlan) -> Result<(o
 fn spawn_supervisor(paths: &LocalPaths, exe: &Path) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let log = paths.supervisor_log();
-    let open = || std::fs::OpenOptions::new().create(true).append(true).open(&log);
+    stack::rotate_log(&log);
+    let open = || mcpkit_workspace::fs::open_log(&log, false);
     let (out, err) =
         (open().map_err(|e| Error::io("open", &log, e))?, open().map_err(|e| Error::io("open", &log, e))?);
     let mut cmd = std::process::Command::new(exe);
@@ -683,6 +733,7 @@ pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
     use nix::sys::signal::{Signal, kill, killpg};
     use nix::unistd::Pid;
     let paths = LocalPaths::new(ws.root());
+    let _exclusive = exclusive(&paths)?;
     let mut stopped = false;
     let mut orphans = Vec::new();
     // What the supervisor last wrote, whether or not it is still alive.

@@ -16,6 +16,9 @@ pub struct LocalPlan {
     /// The port everything listens on: issuer, gateway and runtime endpoints.
     pub port: u16,
     pub token_ttl_secs: u64,
+    /// `[targets.local] inherit_env`: servers get the deployer's whole environment.
+    #[serde(default)]
+    pub inherit_env: bool,
     pub servers: Vec<ServerPlan>,
 }
 
@@ -80,6 +83,16 @@ pub enum ServerState {
     Stopped,
 }
 
+/// Who can call a server on its loopback port.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Exposure {
+    /// Only with the per-start secret the gateway and the runtime endpoint send.
+    Guarded,
+    /// Any local process: the server listens in a way the shim cannot guard.
+    Open,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ServerStatus {
     pub state: ServerState,
@@ -87,6 +100,8 @@ pub struct ServerStatus {
     /// The process's start time (see `process_start_time`), with `pid`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exposure: Option<Exposure>,
     pub port: Option<u16>,
     pub tools: usize,
     #[serde(default)]
@@ -122,8 +137,9 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T
     }
 }
 
+/// The local target's state files are 0600: the plan holds the servers' `env` (API keys, often).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    mcpkit_workspace::fs::write_atomic(path, &serde_json::to_vec_pretty(value).expect("serializable"))
+    mcpkit_workspace::fs::write_secret(path, &serde_json::to_vec_pretty(value).expect("serializable"))
 }
 
 /// Hash of everything that should restart a server when it changes: its folder's source files

@@ -12,6 +12,7 @@ use super::gateway::catalog::{Catalog, Member, View};
 use super::gateway::held::Held;
 use super::gateway::relay::Relay;
 use mcpkit_deploy::mcp::{self, Lifecycle};
+use mcpkit_workspace::secret::Secret;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +29,8 @@ use tokio_util::sync::CancellationToken;
 pub struct Upstream {
     /// The server process's MCP endpoint; changes when the server restarts.
     url: std::sync::Mutex<String>,
+    /// The secret the server's guard wants (a new one for every start; see `supervisor`).
+    secret: std::sync::Mutex<Secret>,
     tokens: TokenSource,
     authorizer: Arc<JwtAuthorizer>,
     client: Mutex<Option<(Arc<mcp::Client>, Token)>>,
@@ -40,6 +43,7 @@ impl Upstream {
     pub fn new(tokens: TokenSource, authorizer: Arc<JwtAuthorizer>) -> Self {
         Upstream {
             url: std::sync::Mutex::new(String::new()),
+            secret: std::sync::Mutex::new(Secret::new("")),
             tokens,
             authorizer,
             client: Mutex::new(None),
@@ -47,11 +51,23 @@ impl Upstream {
         }
     }
 
-    /// Points at a (re)started server process.
-    pub async fn set_port(&self, port: u16) {
+    /// Points at a (re)started server process, and the secret it was started with.
+    pub async fn set_port(&self, port: u16, secret: Secret) {
         *self.url.lock().expect("url lock") = format!("http://127.0.0.1:{port}/mcp");
+        *self.secret.lock().expect("secret lock") = secret;
         *self.lifecycle.lock().expect("lifecycle lock") = Lifecycle::Auto;
         self.reset().await;
+    }
+
+    /// The secret to send the server in [`super::supervisor::SECRET_HEADER`].
+    pub fn secret(&self) -> Secret {
+        self.secret.lock().expect("secret lock").clone()
+    }
+
+    /// How the gateway reaches the server process.
+    fn endpoint(&self) -> mcp::Endpoint {
+        let url = self.url.lock().expect("url lock").clone();
+        mcp::Endpoint { url, token: None, headers: vec![(super::supervisor::SECRET_HEADER, self.secret())] }
     }
 
     /// A token for the runtime, checked by the runtime's own authorizer, as the runtime
@@ -68,9 +84,8 @@ impl Upstream {
     /// A connection of one relayed call's own, whose handler passes on what the server sends.
     pub async fn relayed(&self, relay: Relay, tap: mcp::Tap) -> mcpkit_workspace::Result<mcp::ClientOf<Relay>> {
         self.authorized_token().await?;
-        let url = self.url.lock().expect("url lock").clone();
         let lifecycle = *self.lifecycle.lock().expect("lifecycle lock");
-        mcp::connect_as(&url, None, lifecycle, relay, Some(tap)).await
+        mcp::connect_as(&self.endpoint(), lifecycle, relay, Some(tap)).await
     }
 
     /// A connected client whose token is not about to expire.
@@ -83,8 +98,8 @@ impl Upstream {
             return Ok(c.clone());
         }
         let token = self.authorized_token().await?;
-        let url = self.url.lock().expect("url lock").clone();
-        let c = Arc::new(mcp::connect(&url, None, Lifecycle::Auto).await?);
+        let info = mcp::client_info(Default::default());
+        let c = Arc::new(mcp::connect_as(&self.endpoint(), Lifecycle::Auto, info, None).await?);
         let modern = c
             .peer_info()
             .is_some_and(|i| i.protocol_version >= rmcp::model::ProtocolVersion::V_2026_07_28);
@@ -127,6 +142,8 @@ pub struct Stack {
     pub held: Held,
     /// The gateway's sessions (2025-11-25 and earlier) and whose they are.
     pub sessions: super::http::Sessions,
+    /// Refused requests, so a flood of bad tokens does not flood the log.
+    pub refusals: Refusals,
     pub base_url: String,
     /// Foreground (`mcpkit dev`): server output goes to our stdout, prefixed and coloured.
     pub foreground: bool,
@@ -178,6 +195,7 @@ impl Stack {
                 state: ServerState::Starting,
                 pid: None,
                 start_time: None,
+                exposure: None,
                 port: None,
                 tools: 0,
                 prompts: 0,
@@ -215,6 +233,7 @@ impl Stack {
             changes: tokio::sync::watch::Sender::new([0; 3]),
             held: Held::default(),
             sessions: Default::default(),
+            refusals: Default::default(),
             foreground,
         }
     }
@@ -275,9 +294,81 @@ impl Stack {
     }
 }
 
+/// Counts the gateway's refusals per minute: the first [`Refusals::LOGGED`] of a minute are
+/// logged as they come, the rest only counted, and said in one line when the next minute
+/// begins.
+#[derive(Default)]
+pub struct Refusals {
+    window: std::sync::Mutex<Option<(std::time::Instant, u32)>>,
+}
+
+impl Refusals {
+    pub const LOGGED: u32 = 10;
+
+    /// The log line for one more refusal, if it gets one.
+    pub fn note(&self, why: &str) -> Option<String> {
+        let mut w = self.window.lock().expect("refusals");
+        let now = std::time::Instant::now();
+        let (start, count) = w.get_or_insert((now, 0));
+        let mut prefix = String::new();
+        if now.duration_since(*start) >= Duration::from_secs(60) {
+            if *count > Self::LOGGED {
+                prefix = format!("({} more refused requests were not logged) ", *count - Self::LOGGED);
+            }
+            (*start, *count) = (now, 0);
+        }
+        *count += 1;
+        match *count {
+            n if n < Self::LOGGED => Some(format!("{prefix}gateway refused a request: {why}")),
+            n if n == Self::LOGGED => {
+                Some(format!("{prefix}gateway refused a request: {why} (further refusals this minute are only counted)"))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A log file over this size is moved aside (to `<name>.1`, replacing the one before) when a
+/// process is started on it: the supervisor and every server append to theirs for as long as
+/// the stack runs.
+pub const LOG_ROTATE_BYTES: u64 = 10 * 1024 * 1024;
+
+pub fn rotate_log(path: &std::path::Path) {
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() > LOG_ROTATE_BYTES) {
+        let mut aside = path.as_os_str().to_owned();
+        aside.push(".1");
+        let _ = std::fs::rename(path, aside);
+    }
+}
+
 /// A timestamp for log lines.
 pub fn stamp() -> String {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let secs = now.as_secs();
     format!("[{:02}:{:02}:{:02}]", (secs / 3600) % 24, (secs / 60) % 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_refusals_is_logged_ten_lines_a_minute() {
+        let r = Refusals::default();
+        let lines: Vec<String> = (0..500).filter_map(|_| r.note("bad token")).collect();
+        assert_eq!(lines.len(), Refusals::LOGGED as usize);
+        assert!(lines.last().unwrap().contains("only counted"));
+    }
+
+    #[test]
+    fn a_big_log_is_moved_aside_when_its_process_starts() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("s.log");
+        std::fs::write(&log, vec![b'x'; (LOG_ROTATE_BYTES + 1) as usize]).unwrap();
+        rotate_log(&log);
+        assert!(!log.exists() && dir.path().join("s.log.1").exists());
+        std::fs::write(&log, "small").unwrap();
+        rotate_log(&log);
+        assert!(log.exists());
+    }
 }

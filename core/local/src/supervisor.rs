@@ -11,7 +11,9 @@ use super::plan::{self, LocalPlan, ServerPlan, ServerState};
 use super::gateway::catalog::Catalog;
 use super::stack::{Stack, binding_authorizer, stamp};
 use axum::serve::ListenerExt;
+use super::plan::Exposure;
 use mcpkit_workspace::error::{Error, Result};
+use mcpkit_workspace::secret::Secret;
 use std::collections::BTreeMap;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -177,6 +179,13 @@ async fn stop_all(stack: &Arc<Stack>) {
     }
 }
 
+/// The header in which the gateway and the runtime endpoint give a server its secret.
+pub const SECRET_HEADER: &str = "x-mcpkit-server-secret";
+/// The variable that hands a server process its secret; the `sitecustomize` shim takes it out
+/// of the server's environment and answers 403 to any request without it, so no other user's
+/// process (which cannot read the variable) can call the server on its loopback port.
+pub const SECRET_ENV: &str = "MCPKIT_SERVER_SECRET";
+
 /// Backoff before restart number `n` (1-based): 0.5 s doubling up to 30 s.
 pub fn backoff(n: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1u64 << n.saturating_sub(1).min(6)))
@@ -242,7 +251,13 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
         }
         None => stack.paths.python_shim().into_os_string(),
     };
+    let secret = Secret::new(format!("{:032x}", rand::random::<u128>()));
     let mut cmd = Command::new(&sp.python);
+    if !stack.plan.read().await.inherit_env {
+        // As on AgentCore: what mcpkit.toml declares, on a minimal base, not the environment
+        // of whoever deployed (which would hide a variable missing on AWS, and leak others).
+        cmd.env_clear().envs(base_env(&sp.python));
+    }
     cmd.arg(&sp.entrypoint)
         .current_dir(sp.entrypoint.parent().unwrap_or(std::path::Path::new(".")))
         .envs(&sp.env)
@@ -254,6 +269,7 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
         .env("MCPKIT_BIND_HOST", "127.0.0.1")
         .env("PYTHONPATH", pythonpath)
         .env("PYTHONUNBUFFERED", "1")
+        .env(SECRET_ENV, secret.expose())
         .stdin(Stdio::null())
         .kill_on_drop(true);
     // A server dies with its supervisor, however the supervisor ends (SIGKILL included):
@@ -273,7 +289,8 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
     if stack.foreground {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     } else {
-        let open = || std::fs::OpenOptions::new().create(true).append(true).open(&log_path);
+        super::stack::rotate_log(&log_path);
+        let open = || mcpkit_workspace::fs::open_log(&log_path, false);
         match (open(), open()) {
             (Ok(out), Ok(err)) => {
                 cmd.stdout(out).stderr(err);
@@ -317,7 +334,7 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
             s.status.port = Some(port);
         })
         .await;
-    let ready = wait_ready(stack, sp, port);
+    let ready = wait_ready(stack, sp, port, secret);
     tokio::pin!(ready);
     let mut is_ready = false;
     loop {
@@ -349,9 +366,45 @@ async fn run_once(stack: &Arc<Stack>, sp: &ServerPlan, cancel: &CancellationToke
     }
 }
 
+/// The environment every server starts from (unless `inherit_env`): the virtualenv first on a
+/// standard PATH, and the deployer's HOME, language and time zone, which a Python program
+/// needs to behave; then mcpkit adds the local contract (PORT, HOST, ...) and mcpkit.toml's
+/// `env`.
+fn base_env(python: &std::path::Path) -> Vec<(String, String)> {
+    let venv = python.parent().and_then(|bin| bin.parent());
+    let bin = python.parent().map(|b| b.display().to_string()).unwrap_or_default();
+    let mut env = vec![("PATH".to_string(), format!("{bin}:/usr/local/bin:/usr/bin:/bin"))];
+    if let Some(v) = venv {
+        env.push(("VIRTUAL_ENV".into(), v.display().to_string()));
+    }
+    for k in BASE_ENV_INHERITED {
+        if let Some(v) = std::env::var_os(k) {
+            env.push((k.to_string(), v.to_string_lossy().into_owned()));
+        }
+    }
+    if !env.iter().any(|(k, _)| k == "LANG") {
+        env.push(("LANG".into(), "C.UTF-8".into()));
+    }
+    env
+}
+
+/// What a server keeps of the deployer's environment.
+pub const BASE_ENV_INHERITED: &[&str] = &["HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"];
+
+/// How the server answers a request without its secret: refused when the shim guards it (a
+/// uvicorn server: mcpkit's templates, FastMCP), answered when the server listens some other
+/// way the shim cannot reach.
+async fn exposure(port: u16) -> Exposure {
+    let Ok(http) = mcpkit_deploy::net::loopback() else { return Exposure::Open };
+    match http.get(format!("http://127.0.0.1:{port}/mcp")).send().await {
+        Ok(r) if r.status() == reqwest::StatusCode::FORBIDDEN => Exposure::Guarded,
+        _ => Exposure::Open,
+    }
+}
+
 /// Waits until the server answers through the gateway's upstream (with the runtime's own OAuth
 /// token), then records its catalog: tools, prompts, resources and templates.
-async fn wait_ready(stack: &Arc<Stack>, sp: &ServerPlan, port: u16) -> Result<usize> {
+async fn wait_ready(stack: &Arc<Stack>, sp: &ServerPlan, port: u16, secret: Secret) -> Result<usize> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         if Instant::now() > deadline {
@@ -361,7 +414,7 @@ async fn wait_ready(stack: &Arc<Stack>, sp: &ServerPlan, port: u16) -> Result<us
     }
     let upstream = stack.servers.read().await.get(&sp.name).map(|s| s.upstream.clone());
     let upstream = upstream.ok_or_else(|| Error::world("the server was removed"))?;
-    upstream.set_port(port).await;
+    upstream.set_port(port, secret).await;
     let mut last = None;
     while Instant::now() < deadline {
         match async {
@@ -372,11 +425,13 @@ async fn wait_ready(stack: &Arc<Stack>, sp: &ServerPlan, port: u16) -> Result<us
         {
             Ok(catalog) => {
                 let n = catalog.tools.len();
+                let exposure = exposure(port).await;
                 stack
                     .update(&sp.name, &sp.hash, |s| {
                         s.status.tools = n;
                         s.status.prompts = catalog.prompts.len();
                         s.status.resources = catalog.resources.len() + catalog.templates.len();
+                        s.status.exposure = Some(exposure);
                         s.catalog = catalog;
                         s.status.state = ServerState::Ready;
                         s.status.last_error = None;

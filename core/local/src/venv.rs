@@ -53,9 +53,9 @@ pub fn ensure(venv: &Path, requirements: &Path, log: &Path) -> Result<VenvAction
     let parent = venv.parent().expect("venvs live in a folder");
     std::fs::create_dir_all(parent).map_err(|e| Error::io("create folder", parent, e))?;
     if let Some(d) = log.parent() {
-        std::fs::create_dir_all(d).map_err(|e| Error::io("create folder", d, e))?;
+        mcpkit_workspace::fs::private_dir(d)?;
     }
-    let log_file = std::fs::File::create(log).map_err(|e| Error::io("create", log, e))?;
+    let log_file = mcpkit_workspace::fs::open_log(log, true).map_err(|e| Error::io("create", log, e))?;
     let run = |cmd: &mut Command, what: &str| -> Result<()> {
         let out = log_file.try_clone().map_err(|e| Error::io("write", log, e))?;
         let err = log_file.try_clone().map_err(|e| Error::io("write", log, e))?;

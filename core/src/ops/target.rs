@@ -69,7 +69,9 @@ async fn open<H: Service<RoleClient>>(
 ) -> Result<mcp::ClientOf<H>> {
     let lifecycle = mcp::Lifecycle::Auto;
     match access {
-        Access::Bearer(url, token) => mcp::connect_as(url, Some(token), lifecycle, handler, tap).await,
+        Access::Bearer(url, token) => {
+            mcp::connect_as(&mcp::Endpoint::new(url.as_str(), Some(token)), lifecycle, handler, tap).await
+        }
         Access::SigV4(settings) => {
             let (url, aws) = crate::aws::commands::gateway_url(ws, settings).await?;
             crate::aws::sigv4::connect_as(&url, &aws, lifecycle, handler, tap).await

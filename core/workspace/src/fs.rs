@@ -20,6 +20,48 @@ pub fn write_secret(path: &Path, contents: &[u8]) -> Result<()> {
     write_with_mode(path, contents, Some(0o600))
 }
 
+/// Opens a log file for appending: created 0600 (a server's log may hold what it printed of
+/// its secrets), and never through a symbolic link (a link planted where a log goes would
+/// have mcpkit write into whatever it points at).
+pub fn open_log(path: &Path, truncate: bool) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true);
+    if truncate {
+        o.write(true).truncate(true);
+    } else {
+        o.append(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    o.open(path)
+}
+
+/// Creates a folder (and its parents) that only its owner may enter: 0700.
+pub fn private_dir(path: &Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path).map_err(|e| Error::io("create folder", path, e))?;
+    // A folder made before (by an older mcpkit, or by hand) is closed too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| Error::io("restrict", path, e))?;
+        }
+    }
+    Ok(())
+}
+
 fn write_with_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io("create folder", dir, e))?;

@@ -109,6 +109,10 @@ pub struct LocalTarget {
     /// Port of the local gateway; absent: a free port is chosen at deploy time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// Servers get the whole environment of whoever deploys, not only what mcpkit.toml
+    /// declares (as AgentCore gives them) and a minimal base.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inherit_env: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

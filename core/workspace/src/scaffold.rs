@@ -277,8 +277,9 @@ fn engine() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
-    hb.register_helper("toml", Box::new(toml_string));
-    hb.register_helper("py", Box::new(py_string));
+    hb.register_helper("toml", quoting(toml_string));
+    hb.register_helper("py", quoting(py_string));
+    hb.register_helper("py_doc", quoting(docstring_text));
     hb
 }
 
@@ -288,34 +289,46 @@ fn first_param(h: &handlebars::Helper<'_>) -> String {
         .unwrap_or_default()
 }
 
+/// A helper writing its first parameter as `quote` renders it.
+fn quoting(quote: fn(&str) -> String) -> Box<dyn handlebars::HelperDef + Send + Sync> {
+    Box::new(
+        move |h: &handlebars::Helper<'_>,
+              _: &Handlebars<'_>,
+              _: &handlebars::Context,
+              _: &mut handlebars::RenderContext<'_, '_>,
+              out: &mut dyn handlebars::Output|
+              -> handlebars::HelperResult {
+            out.write(&quote(&first_param(h)))?;
+            Ok(())
+        },
+    )
+}
+
 /// `{{toml x}}`: x as a TOML basic string literal.
-fn toml_string(
-    h: &handlebars::Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &handlebars::Context,
-    _: &mut handlebars::RenderContext<'_, '_>,
-    out: &mut dyn handlebars::Output,
-) -> handlebars::HelperResult {
-    let v = toml_edit::Value::from(first_param(h));
-    out.write(&v.to_string())?;
-    Ok(())
+fn toml_string(s: &str) -> String {
+    toml_edit::Value::from(s).to_string()
 }
 
 /// `{{py x}}`: x as a Python string literal (JSON string syntax is valid Python).
-fn py_string(
-    h: &handlebars::Helper<'_>,
-    _: &Handlebars<'_>,
-    _: &handlebars::Context,
-    _: &mut handlebars::RenderContext<'_, '_>,
-    out: &mut dyn handlebars::Output,
-) -> handlebars::HelperResult {
-    out.write(&serde_json::to_string(&first_param(h)).unwrap_or_default())?;
-    Ok(())
+fn py_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+/// `{{py_doc x}}`: x as the text of a Python docstring. A description is the user's (or the
+/// original toolkit's, through `import`); a `"""` in it must not end the docstring and run
+/// the rest as Python, and a backslash must not start an escape.
+fn docstring_text(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docstring_text_cannot_end_the_docstring() {
+        assert_eq!(docstring_text(r#"a """ b \ c"#), r#"a \"\"\" b \\ c"#);
+    }
 
     #[test]
     fn builtins_are_embedded() {

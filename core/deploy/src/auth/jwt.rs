@@ -76,8 +76,16 @@ struct Keys {
 pub struct JwtAuthorizer {
     config: AuthorizerConfig,
     keys: RwLock<Option<Keys>>,
+    /// Held by the one request fetching keys; when the last fetch failed, and how often.
+    refreshing: tokio::sync::Mutex<Backoff>,
     /// Tokens that passed, with when they did.
     verified: std::sync::Mutex<std::collections::HashMap<String, (Claims, Instant)>>,
+}
+
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+    until: Option<Instant>,
 }
 
 /// How long a verified token is remembered, and how many are.
@@ -90,7 +98,12 @@ fn unix_now() -> u64 {
 
 impl JwtAuthorizer {
     pub fn new(config: AuthorizerConfig) -> Self {
-        JwtAuthorizer { config, keys: RwLock::new(None), verified: Default::default() }
+        JwtAuthorizer {
+            config,
+            keys: RwLock::new(None),
+            refreshing: Default::default(),
+            verified: Default::default(),
+        }
     }
 
     pub fn config(&self) -> &AuthorizerConfig {
@@ -163,25 +176,50 @@ impl JwtAuthorizer {
     }
 
     /// The key with id `kid` and the issuer, refetching the JWKS once if the key is unknown.
+    ///
+    /// A fetch holds no lock the other requests need: they keep checking tokens against the
+    /// keys they have while one request (the others wait for it) fetches new ones. A fetch that
+    /// failed is not tried again for a while (1 s, doubling to 60 s), so a slow or dead issuer
+    /// costs each request nothing but a quick refusal.
     async fn key(&self, kid: &str) -> Result<(jsonwebtoken::jwk::Jwk, String), Denied> {
-        {
-            let keys = self.keys.read().await;
-            if let Some(k) = keys.as_ref() {
-                if let Some(j) = k.jwks.find(kid) {
-                    return Ok((j.clone(), k.discovery.issuer.clone()));
-                }
-                if k.fetched.elapsed() < Duration::from_secs(30) {
-                    return Err(Denied::Invalid("signed with an unknown key".into()));
-                }
+        if let Some(found) = self.cached(kid).await? {
+            return Ok(found);
+        }
+        let mut backoff = self.refreshing.lock().await;
+        if let Some(found) = self.cached(kid).await? {
+            return Ok(found);
+        }
+        if backoff.until.is_some_and(|t| Instant::now() < t) {
+            return Err(Denied::Invalid("cannot load the issuer's keys (failed moments ago; retrying soon)".into()));
+        }
+        match self.fetch().await {
+            Ok(fresh) => {
+                *backoff = Backoff::default();
+                let found = fresh.jwks.find(kid).cloned();
+                let issuer = fresh.discovery.issuer.clone();
+                *self.keys.write().await = Some(fresh);
+                found.map(|j| (j, issuer)).ok_or_else(|| Denied::Invalid("signed with an unknown key".into()))
+            }
+            Err(e) => {
+                backoff.failures += 1;
+                let wait = Duration::from_secs(1u64 << backoff.failures.min(6).saturating_sub(1)).min(Duration::from_secs(60));
+                backoff.until = Some(Instant::now() + wait);
+                Err(Denied::Invalid(format!("cannot load the issuer's keys: {e}")))
             }
         }
-        let mut keys = self.keys.write().await;
-        let fresh =
-            self.fetch().await.map_err(|e| Denied::Invalid(format!("cannot load the issuer's keys: {e}")))?;
-        let found = fresh.jwks.find(kid).cloned();
-        let issuer = fresh.discovery.issuer.clone();
-        *keys = Some(fresh);
-        found.map(|j| (j, issuer)).ok_or_else(|| Denied::Invalid("signed with an unknown key".into()))
+    }
+
+    /// The key `kid` from the keys at hand: `None` when they should be fetched again.
+    async fn cached(&self, kid: &str) -> Result<Option<(jsonwebtoken::jwk::Jwk, String)>, Denied> {
+        let keys = self.keys.read().await;
+        let Some(k) = keys.as_ref() else { return Ok(None) };
+        if let Some(j) = k.jwks.find(kid) {
+            return Ok(Some((j.clone(), k.discovery.issuer.clone())));
+        }
+        if k.fetched.elapsed() < Duration::from_secs(30) {
+            return Err(Denied::Invalid("signed with an unknown key".into()));
+        }
+        Ok(None)
     }
 
     async fn fetch(&self) -> mcpkit_workspace::Result<Keys> {
