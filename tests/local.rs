@@ -792,3 +792,25 @@ fn two_deploys_at_once_end_with_one_consistent_stack() {
     c.ok();
     assert!(c.stdout.contains('3'), "{}", c.stdout);
 }
+
+#[test]
+fn a_connection_that_sends_no_request_is_closed_after_the_header_timeout() {
+    use std::io::{Read, Write};
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    let stack = Stack::new(sb, "calc");
+    stack.run(&["deploy"]).ok();
+    let port = port_of(&stack.gateway_url());
+    // Half a request, then nothing: the gateway hangs up instead of holding the connection.
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n").unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    let _ = tcp.read_to_end(&mut buf);
+    let held = start.elapsed();
+    assert!(held < Duration::from_secs(20), "held for {held:?}");
+    assert!(held >= Duration::from_secs(8), "closed before the timeout: {held:?}");
+    // The gateway keeps serving.
+    stack.run(&["tools"]).ok();
+}

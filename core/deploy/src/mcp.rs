@@ -170,9 +170,20 @@ pub struct LogLine {
 ///
 /// rmcp hands each notification to the client's handler on a task of its own, so two that
 /// arrive together can reach a handler in either order, and after the call's result. A tap
-/// takes them off the transport as they are read, in order; the channel closes when the
-/// connection does, so whoever reads it knows when it has seen everything.
-pub struct Tap(pub tokio::sync::mpsc::UnboundedSender<Event>);
+/// takes them off the transport as they are read, in order, before the message that follows
+/// them reaches rmcp (a call's result, say). It is dropped with the connection: a channel
+/// sender it holds closes then, so whoever reads the channel knows it has seen everything.
+#[derive(Clone)]
+pub struct Tap(pub std::sync::Arc<dyn Fn(Event) + Send + Sync>);
+
+impl Tap {
+    /// A tap that sends every event into `tx`.
+    pub fn channel(tx: tokio::sync::mpsc::UnboundedSender<Event>) -> Tap {
+        Tap(std::sync::Arc::new(move |e| {
+            let _ = tx.send(e);
+        }))
+    }
+}
 
 /// A transport that passes progress and log messages to its tap instead of to rmcp.
 pub struct Tapped<T> {
@@ -202,7 +213,7 @@ impl<T: Transport<RoleClient>> Transport<RoleClient> for Tapped<T> {
                 },
                 _ => return Some(message),
             };
-            let _ = tap.0.send(event);
+            (tap.0)(event);
         }
     }
 

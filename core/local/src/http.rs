@@ -255,6 +255,62 @@ async fn local_host_only(req: Request, next: middleware::Next) -> Response {
     next.run(req).await
 }
 
+/// How long a client has to send a request's headers (from connecting, or from the end of the
+/// previous request) before the connection is closed: a half-open connection is not held.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How many connections are served at once; one more is closed as soon as it is accepted.
+pub const MAX_CONNECTIONS: usize = 256;
+
+/// Serves `app` on `listener` until `ct` is cancelled, with the limits a server that runs for
+/// days on a shared machine needs (axum's plain `serve` has none): a header-read timeout, a
+/// connection cap, and TCP_NODELAY (a reply written in two segments would otherwise wait for
+/// the client's delayed ACK: every hop here is a small request/response on loopback).
+pub async fn serve(listener: tokio::net::TcpListener, app: Router, ct: CancellationToken) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                // Out of file descriptors, say: wait a little rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = ct.cancelled() => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let ct = ct.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT).keep_alive(true);
+            let conn = builder.serve_connection(TokioIo::new(tcp), service).with_upgrades();
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = ct.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(3), conn).await;
+                }
+            }
+        });
+    }
+    // Every connection's permit back means every connection is done.
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        permits.acquire_many(MAX_CONNECTIONS as u32),
+    )
+    .await;
+}
+
 /// The gateway's two MCP services: with sessions, and without.
 struct McpServices {
     sessions: StreamableHttpService<Gateway, LocalSessionManager>,

@@ -10,7 +10,7 @@ use mcpkit_deploy::auth::jwt::{AuthorizerConfig, JwtAuthorizer};
 use mcpkit_deploy::auth::oauth::{ClientCredentials, Token, TokenSource};
 use super::gateway::catalog::{Catalog, Member, View};
 use super::gateway::held::Held;
-use super::gateway::relay::Relay;
+use super::gateway::relay::{Declares, Relay, Routed};
 use mcpkit_deploy::mcp::{self, Lifecycle};
 use mcpkit_workspace::secret::Secret;
 use std::collections::BTreeMap;
@@ -34,6 +34,8 @@ pub struct Upstream {
     tokens: TokenSource,
     authorizer: Arc<JwtAuthorizer>,
     client: Mutex<Option<(Arc<mcp::Client>, Token)>>,
+    /// Idle relay connections (see `gateway::relay`), each serving one call at a time.
+    relays: std::sync::Mutex<Vec<RelayConn>>,
     /// The lifecycle the server answered to, so a relayed call's own connection does not try
     /// `server/discover` on a server that only knows `initialize`.
     lifecycle: std::sync::Mutex<Lifecycle>,
@@ -47,6 +49,7 @@ impl Upstream {
             tokens,
             authorizer,
             client: Mutex::new(None),
+            relays: Default::default(),
             lifecycle: std::sync::Mutex::new(Lifecycle::Auto),
         }
     }
@@ -56,6 +59,7 @@ impl Upstream {
         *self.url.lock().expect("url lock") = format!("http://127.0.0.1:{port}/mcp");
         *self.secret.lock().expect("secret lock") = secret;
         *self.lifecycle.lock().expect("lifecycle lock") = Lifecycle::Auto;
+        self.relays.lock().expect("relay pool").clear();
         self.reset().await;
     }
 
@@ -81,11 +85,34 @@ impl Upstream {
         Ok(token)
     }
 
-    /// A connection of one relayed call's own, whose handler passes on what the server sends.
-    pub async fn relayed(&self, relay: Relay, tap: mcp::Tap) -> mcpkit_workspace::Result<mcp::ClientOf<Relay>> {
+    /// A relay connection declaring `declares`, idle or new, for one call.
+    pub async fn relay(&self, declares: Declares) -> mcpkit_workspace::Result<RelayConn> {
         self.authorized_token().await?;
+        let idle = {
+            let mut pool = self.relays.lock().expect("relay pool");
+            pool.iter().position(|c| c.relay.declares == declares).map(|i| pool.swap_remove(i))
+        };
+        if let Some(c) = idle.filter(|c| !c.client.is_transport_closed()) {
+            return Ok(c);
+        }
+        let relay = Relay::new(declares);
+        let (events, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(relay.clone().forward(rx));
+        let to_forwarder = events.clone();
+        let tap = mcp::Tap(Arc::new(move |e| {
+            let _ = to_forwarder.send(Routed::Event(e));
+        }));
         let lifecycle = *self.lifecycle.lock().expect("lifecycle lock");
-        mcp::connect_as(&self.endpoint(), lifecycle, relay, Some(tap)).await
+        let client = mcp::connect_as(&self.endpoint(), lifecycle, relay.clone(), Some(tap)).await?;
+        Ok(RelayConn { client, relay, events })
+    }
+
+    /// Takes a relay connection back after its call, for the next one.
+    pub fn give_back(&self, c: RelayConn) {
+        let mut pool = self.relays.lock().expect("relay pool");
+        if pool.len() < RELAYS_KEPT && !c.client.is_transport_closed() {
+            pool.push(c);
+        }
     }
 
     /// A connected client whose token is not about to expire.
@@ -112,6 +139,27 @@ impl Upstream {
     /// Drops the client (the server restarted, or a call failed in transport).
     pub async fn reset(&self) {
         *self.client.lock().await = None;
+    }
+}
+
+/// How many idle relay connections a target keeps.
+const RELAYS_KEPT: usize = 16;
+
+/// A connection to a server that serves one relayed call at a time.
+pub struct RelayConn {
+    pub client: mcp::ClientOf<Relay>,
+    pub relay: Relay,
+    events: tokio::sync::mpsc::UnboundedSender<Routed>,
+}
+
+impl RelayConn {
+    /// Waits until the forwarder has passed on everything the server sent before the last
+    /// message read (the call's result): the tap queued it all ahead of this.
+    pub async fn flush(&self) {
+        let (done, passed) = tokio::sync::oneshot::channel();
+        if self.events.send(Routed::Flush(done)).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(5), passed).await;
+        }
     }
 }
 

@@ -10,7 +10,6 @@ use super::paths::LocalPaths;
 use super::plan::{self, LocalPlan, ServerPlan, ServerState};
 use super::gateway::catalog::Catalog;
 use super::stack::{Stack, binding_authorizer, stamp};
-use axum::serve::ListenerExt;
 use super::plan::Exposure;
 use mcpkit_workspace::error::{Error, Result};
 use mcpkit_workspace::secret::Secret;
@@ -59,15 +58,7 @@ pub async fn run(
     let stack = Arc::new(Stack::new(paths.clone(), plan.clone(), ids, auth, foreground));
     let ct = CancellationToken::new();
     let app = router(stack.clone(), plan.gateway.clone(), ct.child_token());
-    let serve_ct = ct.clone();
-    // axum's plain `serve` leaves Nagle on: a reply written in two segments would wait for
-    // the client's delayed ACK. Every hop here is a small request/response on loopback.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move { serve_ct.cancelled().await }).await
-    });
+    let server = tokio::spawn(super::http::serve(listener, app, ct.clone()));
     eprintln!("{} supervisor {} listening on {}", stamp(), std::process::id(), stack.base_url);
     // The key is made (when new) while the servers start, not before.
     let keygen = {

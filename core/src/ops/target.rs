@@ -101,7 +101,7 @@ fn session<H: Service<RoleClient>, T>(
                         on_event(e);
                     }
                 });
-                (Some(mcp::Tap(tx)), Some(forward))
+                (Some(mcp::Tap::channel(tx)), Some(forward))
             }
             None => (None, None),
         };

@@ -17,7 +17,7 @@ use super::stack::{Stack, Upstream};
 use catalog::page;
 use held::{Call, Held, Round};
 use mcpkit_workspace::names;
-use relay::{Relay, Wants};
+use relay::{Current, Wants};
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, GetPromptRequestParams,
     GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
@@ -141,26 +141,26 @@ impl Gateway {
     async fn call_relayed(
         &self,
         target: &str,
-        upstream: &Upstream,
+        upstream: Arc<Upstream>,
         params: CallToolRequestParams,
         wants: Wants,
         ctx: &RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let modern = wants.modern;
-        let (tx, rx) = tokio::sync::mpsc::channel(8);
-        let relay = Relay::new(wants, ctx.peer.clone(), modern.then_some(tx));
-        let (tap, events) = tokio::sync::mpsc::unbounded_channel();
-        let forward = tokio::spawn(relay.wants.clone().forward(ctx.peer.clone(), events));
-        let client = match upstream.relayed(relay, mcpkit_deploy::mcp::Tap(tap)).await {
+        let conn = match upstream.relay(wants.declares()).await {
             Ok(c) => c,
             Err(e) => return Ok(unavailable(format!("target `{target}` is not reachable: {e}"))),
         };
+        let (tx, rx) = tokio::sync::mpsc::channel(8);
+        let asks = wants.modern.then_some(tx);
+        conn.relay.serve(Some(Current { wants, peer: ctx.peer.clone(), asks }));
         let task = tokio::spawn(async move {
-            let r = client.call_tool(params).await;
-            // Closing the connection closes the tap: once the forwarder has passed on what
-            // the server sent, the result may follow it.
-            let _ = client.cancel().await;
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), forward).await;
+            let r = conn.client.call_tool(params).await;
+            // What the server sent before its result reaches the client before the result.
+            conn.flush().await;
+            conn.relay.serve(None);
+            if r.is_ok() {
+                upstream.give_back(conn);
+            }
             r
         });
         self.finish(target, Call::new(task, rx), ctx).await
@@ -293,7 +293,7 @@ impl ServerHandler for Gateway {
                 if let Some(level) = wants.log_level {
                     params.meta.get_or_insert_with(RequestMetaObject::new).set_log_level(level);
                 }
-                self.call_relayed(target, &upstream, params, wants, &ctx).await?
+                self.call_relayed(target, upstream.clone(), params, wants, &ctx).await?
             }
             _ => self.call_shared(target, &upstream, params).await?,
         };

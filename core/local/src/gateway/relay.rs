@@ -9,14 +9,15 @@
 //! - on 2026-07-28 there are no server-to-client requests: the gateway answers the call with
 //!   `resultType: "input_required"`, and the client retries it with its input (MRTR, SEP-2322).
 //!
-//! A call is relayed only when its client asked for something the server may send: a progress
-//! token, a log level, or the elicitation or sampling capability. The gateway then opens a
-//! connection of the call's own to the server, whose handler ([`Relay`]) declares exactly the
-//! client's capabilities, as AWS does ("the gateway declares elicitation support to the target
-//! only if the client declared it"; a sampling request the client cannot take gets -32601), and
-//! passes everything on. rmcp's client drives the server's own MRTR rounds through the same
-//! handler, so a server of either era meets a client of either era. Every other call takes the
-//! shared connection, at no extra cost.
+//! A call is relayed when its client asked for something the server may send: a progress
+//! token (rmcp clients send one with every request), a log level, or the elicitation or
+//! sampling capability. It then takes a connection to the server that serves one call at a
+//! time, so everything the server sends on it is that call's; its handler ([`Relay`]) declares
+//! exactly the client's capabilities, as AWS does ("the gateway declares elicitation support to
+//! the target only if the client declared it"; a sampling request the client cannot take gets
+//! -32601). The connections are pooled per target and capability set, so relaying costs no
+//! handshake. rmcp's client drives the server's own MRTR rounds through the same handler, so a
+//! server of either era meets a client of either era.
 
 #![allow(deprecated)] // sampling and logging: see mcpkit_deploy::mcp
 
@@ -42,6 +43,12 @@ pub struct Wants {
 }
 
 impl Wants {
+    /// The relay connections that can serve this call: those declaring its client's
+    /// capabilities.
+    pub fn declares(&self) -> Declares {
+        (self.capabilities.elicitation.is_some(), self.capabilities.sampling.is_some())
+    }
+
     /// What the request in `ctx` asks for; `None` when the call needs no relay. `session_level`
     /// is what a legacy session set with `logging/setLevel`.
     pub fn of(
@@ -75,47 +82,113 @@ pub struct Ask {
     pub reply: oneshot::Sender<Result<serde_json::Value, ErrorData>>,
 }
 
-/// The handler of a relayed call's connection to the server.
-#[derive(Clone)]
-pub struct Relay {
-    pub wants: Arc<Wants>,
-    peer: Peer<RoleServer>,
-    /// Modern clients: where the server's requests wait for the client's retry.
-    asks: Option<mpsc::Sender<Ask>>,
+/// The call a relay connection is serving: what its client wants, how to reach the client,
+/// and (2026-07-28) where the server's questions wait for the client's retry.
+pub struct Current {
+    pub wants: Wants,
+    pub peer: Peer<RoleServer>,
+    pub asks: Option<mpsc::Sender<Ask>>,
 }
 
+/// What a relay connection's events carry to its forwarder, in the order they came.
+pub enum Routed {
+    Event(mcpkit_deploy::mcp::Event),
+    /// Everything before this has been passed on.
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handler of a relay connection: it serves one call at a time, the one in `current`.
+/// Relay connections are pooled per target (see `stack::Upstream`), so a relayed call costs
+/// no handshake with the server.
+#[derive(Clone)]
+pub struct Relay {
+    /// What the connection declares it can take: the capabilities of the clients it serves.
+    pub declares: Declares,
+    pub current: Arc<std::sync::Mutex<Option<Arc<Current>>>>,
+}
+
+/// A relay connection's capability set: (elicitation, sampling).
+pub type Declares = (bool, bool);
+
 impl Relay {
-    pub fn new(wants: Wants, peer: Peer<RoleServer>, asks: Option<mpsc::Sender<Ask>>) -> Self {
-        Relay { wants: Arc::new(wants), peer, asks }
+    pub fn new(declares: Declares) -> Self {
+        Relay { declares, current: Arc::new(std::sync::Mutex::new(None)) }
+    }
+
+    /// The call this connection now serves (or none).
+    pub fn serve(&self, call: Option<Current>) {
+        *self.current.lock().expect("relay call") = call.map(Arc::new);
+    }
+
+    fn current(&self) -> Option<Arc<Current>> {
+        self.current.lock().expect("relay call").clone()
+    }
+
+    /// Passes the server's progress and log messages to the current call's client, in order,
+    /// for as long as the connection lives. Progress goes under the client's own token: rmcp
+    /// gives every request it sends upstream a token of its own.
+    pub async fn forward(self, mut events: mpsc::UnboundedReceiver<Routed>) {
+        use mcpkit_deploy::mcp::Event;
+        while let Some(routed) = events.recv().await {
+            let event = match routed {
+                Routed::Flush(done) => {
+                    let _ = done.send(());
+                    continue;
+                }
+                Routed::Event(e) => e,
+            };
+            let Some(call) = self.current() else { continue };
+            match event {
+                Event::Progress(mut p) => {
+                    if let Some(token) = &call.wants.progress {
+                        p.progress_token = token.clone();
+                        let _ = call.peer.notify_progress(p).await;
+                    }
+                }
+                Event::Log(line) => {
+                    let Ok(level) = serde_json::from_value::<LoggingLevel>(serde_json::json!(line.level)) else {
+                        continue;
+                    };
+                    if call.wants.log_level.is_some_and(|min| rank(level) >= rank(min)) {
+                        let mut m = LoggingMessageNotificationParam::new(level, line.data);
+                        m.logger = line.logger;
+                        let _ = call.peer.notify_logging_message(m).await;
+                    }
+                }
+            }
+        }
     }
 
     /// Puts a server's request to the client: refused (-32601, as AWS answers) when the client
-    /// did not declare `what`; on 2026-07-28 through the call's `input_required` result;
-    /// before, as a request on the call's stream (`legacy`).
-    async fn ask_client<T: serde::de::DeserializeOwned>(
+    /// did not declare it; on 2026-07-28 through the call's `input_required` result; before,
+    /// as a request on the call's stream.
+    async fn ask_client<T: serde::de::DeserializeOwned, F>(
         &self,
-        declared: bool,
+        declared: impl Fn(&ClientCapabilities) -> bool,
         what: &str,
         request: InputRequest,
-        legacy: impl std::future::Future<Output = Result<T, rmcp::ServiceError>>,
-    ) -> Result<T, ErrorData> {
-        if !declared {
-            return Err(ErrorData::new(ErrorCode::METHOD_NOT_FOUND, format!("the client does not take {what}"), None));
-        }
-        match &self.asks {
-            Some(tx) => answer(self.ask(tx, request).await?),
-            None => legacy.await.map_err(passed_on),
+        legacy: impl FnOnce(Peer<RoleServer>) -> F,
+    ) -> Result<T, ErrorData>
+    where
+        F: std::future::Future<Output = Result<T, rmcp::ServiceError>>,
+    {
+        let call = self.current().filter(|c| declared(&c.wants.capabilities)).ok_or_else(|| {
+            ErrorData::new(ErrorCode::METHOD_NOT_FOUND, format!("the client does not take {what}"), None)
+        })?;
+        match &call.asks {
+            Some(tx) => answer(ask(tx, request).await?),
+            None => legacy(call.peer.clone()).await.map_err(passed_on),
         }
     }
+}
 
-    /// Asks a 2026-07-28 client through the call's `input_required` result.
-    async fn ask(&self, tx: &mpsc::Sender<Ask>, request: InputRequest) -> Result<serde_json::Value, ErrorData> {
-        let (reply, answer) = oneshot::channel();
-        tx.send(Ask { request, reply })
-            .await
-            .map_err(|_| ErrorData::internal_error("the client's call has ended", None))?;
-        answer.await.map_err(|_| ErrorData::internal_error("the client did not answer", None))?
-    }
+/// Asks a 2026-07-28 client through the call's `input_required` result.
+async fn ask(tx: &mpsc::Sender<Ask>, request: InputRequest) -> Result<serde_json::Value, ErrorData> {
+    let (reply, answer) = oneshot::channel();
+    tx.send(Ask { request, reply })
+        .await
+        .map_err(|_| ErrorData::internal_error("the client's call has ended", None))?;
+    answer.await.map_err(|_| ErrorData::internal_error("the client did not answer", None))?
 }
 
 fn answer<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ErrorData> {
@@ -126,39 +199,6 @@ fn passed_on(e: rmcp::ServiceError) -> ErrorData {
     match e {
         rmcp::ServiceError::McpError(e) => e,
         e => ErrorData::internal_error(format!("the client could not be asked: {e}"), None),
-    }
-}
-
-impl Wants {
-    /// Passes the server's progress and log messages to the client, in order, until the
-    /// call's connection closes. Progress goes under the client's own token: rmcp gives every
-    /// request it sends upstream a token of its own.
-    pub async fn forward(
-        self: Arc<Self>,
-        peer: Peer<RoleServer>,
-        mut events: mpsc::UnboundedReceiver<mcpkit_deploy::mcp::Event>,
-    ) {
-        use mcpkit_deploy::mcp::Event;
-        while let Some(event) = events.recv().await {
-            match event {
-                Event::Progress(mut p) => {
-                    if let Some(token) = &self.progress {
-                        p.progress_token = token.clone();
-                        let _ = peer.notify_progress(p).await;
-                    }
-                }
-                Event::Log(line) => {
-                    let Ok(level) = serde_json::from_value::<LoggingLevel>(serde_json::json!(line.level)) else {
-                        continue;
-                    };
-                    if self.log_level.is_some_and(|min| rank(level) >= rank(min)) {
-                        let mut m = LoggingMessageNotificationParam::new(level, line.data);
-                        m.logger = line.logger;
-                        let _ = peer.notify_logging_message(m).await;
-                    }
-                }
-            }
-        }
     }
 }
 
@@ -179,7 +219,14 @@ fn rank(level: LoggingLevel) -> u8 {
 
 impl ClientHandler for Relay {
     fn get_info(&self) -> ClientConfig {
-        mcpkit_deploy::mcp::client_info(self.wants.capabilities.clone())
+        let mut caps = ClientCapabilities::default();
+        if self.declares.0 {
+            caps.elicitation = serde_json::from_value(serde_json::json!({"form": {}})).ok();
+        }
+        if self.declares.1 {
+            caps.sampling = serde_json::from_value(serde_json::json!({})).ok();
+        }
+        mcpkit_deploy::mcp::client_info(caps)
     }
 
     async fn create_elicitation(
@@ -187,9 +234,11 @@ impl ClientHandler for Relay {
         params: ElicitRequestParams,
         _ctx: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
-        let declared = self.wants.capabilities.elicitation.is_some();
         let request = InputRequest::Elicitation(ElicitRequest::new(params.clone()));
-        self.ask_client(declared, "elicitation", request, self.peer.create_elicitation(params)).await
+        self.ask_client(|c| c.elicitation.is_some(), "elicitation", request, |peer| async move {
+            peer.create_elicitation(params).await
+        })
+        .await
     }
 
     async fn create_message(
@@ -197,8 +246,10 @@ impl ClientHandler for Relay {
         params: CreateMessageRequestParams,
         _ctx: RequestContext<RoleClient>,
     ) -> Result<CreateMessageResult, ErrorData> {
-        let declared = self.wants.capabilities.sampling.is_some();
         let request = InputRequest::CreateMessage(CreateMessageRequest::new(params.clone()));
-        self.ask_client(declared, "sampling", request, self.peer.create_message(params)).await
+        self.ask_client(|c| c.sampling.is_some(), "sampling", request, |peer| async move {
+            peer.create_message(params).await
+        })
+        .await
     }
 }
