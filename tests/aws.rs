@@ -1191,8 +1191,8 @@ fn a_token_the_identity_provider_or_the_runtime_would_refuse_fails_the_target() 
 #[test]
 fn the_emulator_refuses_numbers_out_of_the_models_range_as_agentcore_does() {
     use aws_sdk_bedrockagentcorecontrol::types::{
-        GatewayProtocolConfiguration, McpGatewayConfiguration, McpServerTargetConfiguration, McpTargetConfiguration,
-        SessionConfiguration, TargetConfiguration,
+        GatewayProtocolConfiguration, McpGatewayConfiguration, McpServerTargetConfiguration,
+        McpTargetConfiguration, SessionConfiguration, TargetConfiguration,
     };
     let moto = Moto::start();
     let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&moto.sdk());
@@ -1214,7 +1214,10 @@ fn the_emulator_refuses_numbers_out_of_the_models_range_as_agentcore_does() {
             .unwrap_err();
         let e = e.into_service_error();
         assert_eq!(e.meta().code(), Some("ValidationException"), "{e:?}");
-        assert!(e.meta().message().unwrap().contains("targetConfiguration.mcp.mcpServer.resourcePriority"), "{e:?}");
+        assert!(
+            e.meta().message().unwrap().contains("targetConfiguration.mcp.mcpServer.resourcePriority"),
+            "{e:?}"
+        );
         let protocol = GatewayProtocolConfiguration::Mcp(
             McpGatewayConfiguration::builder()
                 .session_configuration(SessionConfiguration::builder().session_timeout_in_seconds(60).build())

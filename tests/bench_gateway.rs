@@ -133,6 +133,16 @@ fn cpu_ticks(pid: u64) -> u64 {
     rest[11].parse::<u64>().unwrap() + rest[12].parse::<u64>().unwrap()
 }
 
+/// One operation's samples: latencies at c=1 and throughputs at c=16, direct and through the
+/// gateway.
+#[derive(Default)]
+struct Samples {
+    direct_c1: Vec<Duration>,
+    gateway_c1: Vec<Duration>,
+    direct_c16: Vec<f64>,
+    gateway_c16: Vec<f64>,
+}
+
 const MANY_TOOLS: &str = r#"
 import os
 from mcp.server.mcpserver import MCPServer
@@ -201,7 +211,9 @@ fn main() {
     sb.run("calc", &["deploy"]).ok();
     let status: Value = serde_json::from_str(&sb.run("calc", &["status", "--json"]).stdout).unwrap();
     let gateway = status["gateway_url"].as_str().unwrap().to_string();
-    let server = |name: &str| status["servers"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap().clone();
+    let server = |name: &str| {
+        status["servers"].as_array().unwrap().iter().find(|s| s["name"] == name).unwrap().clone()
+    };
     let direct = |op: Op| {
         let s = server(if matches!(op, Op::Call) { "calc" } else { "notes" });
         let url = format!("http://127.0.0.1:{}/mcp", s["port"].as_u64().unwrap());
@@ -211,9 +223,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 
     let supervisor = status["pid"].as_u64().unwrap();
-    // Per op: (direct c=1, gateway c=1, direct c=16, gateway c=16).
-    let mut results: Vec<(Vec<Duration>, Vec<Duration>, Vec<f64>, Vec<f64>)> =
-        Op::ALL.iter().map(|_| Default::default()).collect();
+    let mut results: Vec<Samples> = Op::ALL.iter().map(|_| Samples::default()).collect();
     let mut gateway_ticks = 0;
     rt.block_on(async {
         for _round in 0..3 {
@@ -221,14 +231,15 @@ fn main() {
                 let (url, secret) = direct(op);
                 let direct = Via::Direct(secret.as_deref());
                 let r = &mut results[k];
-                r.0.extend(latency(&url, direct, op, CALLS_C1).await);
+                r.direct_c1.extend(latency(&url, direct, op, CALLS_C1).await);
                 let before = cpu_ticks(supervisor);
-                r.1.extend(latency(&gateway, Via::Gateway(&token), op, CALLS_C1).await);
+                r.gateway_c1.extend(latency(&gateway, Via::Gateway(&token), op, CALLS_C1).await);
                 if matches!(op, Op::Call) {
                     gateway_ticks += cpu_ticks(supervisor) - before;
                 }
-                r.2.push(throughput(&url, direct, op, 16, CALLS_PER_TASK_C16).await);
-                r.3.push(throughput(&gateway, Via::Gateway(&token), op, 16, CALLS_PER_TASK_C16).await);
+                r.direct_c16.push(throughput(&url, direct, op, 16, CALLS_PER_TASK_C16).await);
+                r.gateway_c16
+                    .push(throughput(&gateway, Via::Gateway(&token), op, 16, CALLS_PER_TASK_C16).await);
             }
         }
     });
@@ -254,7 +265,7 @@ fn main() {
     println!("| measure | direct | through gateway | gateway vs direct |");
     println!("|---|---|---|---|");
     for (k, op) in Op::ALL.into_iter().enumerate() {
-        let (d1, g1, d16, g16) = &mut results[k];
+        let Samples { direct_c1: d1, gateway_c1: g1, direct_c16: d16, gateway_c16: g16 } = &mut results[k];
         let (dp50, gp50) = (pct(d1, 0.5), pct(g1, 0.5));
         let (dp99, gp99) = (pct(d1, 0.99), pct(g1, 0.99));
         let (dt, gt) = (mean(d16), mean(g16));

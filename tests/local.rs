@@ -81,10 +81,9 @@ fn secrets(stack: &Stack) -> Vec<String> {
         .collect();
     let pem = std::fs::read_to_string(stack.local().join("signing-key.pem")).unwrap();
     v.extend(pem.lines().filter(|l| !l.starts_with("-----")).map(str::to_string));
-    let creds: Value = serde_json::from_slice(
-        &std::fs::read(stack.ws.join(".mcpkit/credentials/local-calc.json")).unwrap(),
-    )
-    .unwrap();
+    let creds: Value =
+        serde_json::from_slice(&std::fs::read(stack.ws.join(".mcpkit/credentials/local-calc.json")).unwrap())
+            .unwrap();
     v.push(creds["access_token"].as_str().unwrap().to_string());
     v
 }
@@ -649,11 +648,14 @@ fn a_supervisor_killed_outright_leaves_no_server_behind_after_destroy() {
     let server = &st["servers"][0];
     let (pid, port) = (server["pid"].as_u64().unwrap() as i32, server["port"].as_u64().unwrap() as u16);
     let supervisor = st["pid"].as_u64().unwrap() as i32;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
     let r = stack.run(&["destroy", "-y"]);
     r.ok();
-    let gone = |pid: i32| !std::path::Path::new(&format!("/proc/{pid}")).exists()
-        || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
+    let gone = |pid: i32| {
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+    };
     let deadline = Instant::now() + Duration::from_secs(5);
     while !(gone(pid) && gone(supervisor)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
@@ -722,9 +724,23 @@ fn a_server_sees_only_its_declared_variables_and_the_base_set_unless_told_to_inh
     assert!(get("PATH").unwrap().starts_with(&stack.ws.join(".mcpkit/venvs").display().to_string()));
     assert!(get("HOME").is_some() && get("PORT").is_some() && get("VIRTUAL_ENV").is_some());
     let allowed = [
-        "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "VIRTUAL_ENV", "PORT", "HOST", "FASTMCP_PORT",
-        "FASTMCP_HOST", "MCPKIT_BIND_PORT", "MCPKIT_BIND_HOST", "MCPKIT_SERVER_SECRET", "PYTHONPATH",
-        "PYTHONUNBUFFERED", "DECLARED",
+        "PATH",
+        "HOME",
+        "LANG",
+        "LC_ALL",
+        "TZ",
+        "TMPDIR",
+        "VIRTUAL_ENV",
+        "PORT",
+        "HOST",
+        "FASTMCP_PORT",
+        "FASTMCP_HOST",
+        "MCPKIT_BIND_PORT",
+        "MCPKIT_BIND_HOST",
+        "MCPKIT_SERVER_SECRET",
+        "PYTHONPATH",
+        "PYTHONUNBUFFERED",
+        "DECLARED",
     ];
     let extra: Vec<&String> = names.iter().filter(|n| !allowed.contains(&n.as_str())).collect();
     assert!(extra.is_empty(), "variables beyond the declared and the base set: {extra:?}");
@@ -756,7 +772,14 @@ fn state_is_private_and_a_planted_symlink_or_a_readable_key_is_refused() {
 
     stack.run(&["deploy"]).ok();
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    for f in ["plan.json", "status.json", "identities.json", "signing-key.pem", "logs/supervisor.log", "logs/calc.log"] {
+    for f in [
+        "plan.json",
+        "status.json",
+        "identities.json",
+        "signing-key.pem",
+        "logs/supervisor.log",
+        "logs/calc.log",
+    ] {
         assert_eq!(mode(&stack.local().join(f)), 0o600, "{f}");
     }
     assert_eq!(mode(&stack.local()), 0o700);

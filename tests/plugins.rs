@@ -126,11 +126,17 @@ fn plugin_list_reports_each_broken_entry_without_stopping() {
     r.input_error().stderr_has(&format!("mcpkit.toml:{}:", line_of("missing/libgone.so")));
     assert!(!r.stderr.contains("ABI version"), "an unused plugin was loaded: {}", r.stderr);
     std::fs::write(&manifest, text.replace("# auth = \"local\"", "auth = \"future\"")).unwrap();
-    sb.run("p", &["validate"]).input_error().stderr_has("`gateway.auth`: auth provider `future` cannot be loaded").stderr_has("ABI version 99");
+    sb.run("p", &["validate"])
+        .input_error()
+        .stderr_has("`gateway.auth`: auth provider `future` cannot be loaded")
+        .stderr_has("ABI version 99");
 }
 
 /// A workspace someone else wrote, naming a library whose initialiser runs code on load.
-fn cloned_workspace_with_a_constructor_plugin(sb: &Sandbox, used: bool) -> (std::path::PathBuf, std::path::PathBuf) {
+fn cloned_workspace_with_a_constructor_plugin(
+    sb: &Sandbox,
+    used: bool,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     sb.run(".", &["new", "p", "-t", "helloworld"]).ok();
     let lib = sb.path().join("p/vendor/libevil.so");
     std::fs::create_dir_all(lib.parent().unwrap()).unwrap();
@@ -169,7 +175,8 @@ fn a_cloned_workspaces_plugin_runs_no_code_until_the_user_trusts_it() {
         .stderr_has("hint: read what the library is, then `mcpkit plugin trust evil`");
     sb.run_env("p", &["deploy"], &env).input_error().stderr_has("mcpkit plugin trust evil");
     assert!(!mark.exists(), "the library's code ran before it was trusted");
-    let json: Value = serde_json::from_str(&sb.run_env("p", &["plugin", "list", "--json"], &env).stdout).unwrap();
+    let json: Value =
+        serde_json::from_str(&sb.run_env("p", &["plugin", "list", "--json"], &env).stdout).unwrap();
     let evil = json.as_array().unwrap().iter().find(|e| e["name"] == "evil").unwrap().clone();
     assert_eq!(evil["trust"], "untrusted", "{evil}");
 
@@ -190,7 +197,8 @@ fn a_cloned_workspaces_plugin_runs_no_code_until_the_user_trusts_it() {
     bytes.extend_from_slice(b"\0changed");
     std::fs::write(&lib2, bytes).unwrap();
     sb.run_env("p", &["validate"], &env).input_error().stderr_has("has changed since you trusted it");
-    let json: Value = serde_json::from_str(&sb.run_env("p", &["plugin", "list", "--json"], &env).stdout).unwrap();
+    let json: Value =
+        serde_json::from_str(&sb.run_env("p", &["plugin", "list", "--json"], &env).stdout).unwrap();
     let evil = json.as_array().unwrap().iter().find(|e| e["name"] == "evil").unwrap().clone();
     assert_eq!(evil["trust"], "changed", "{evil}");
     assert!(!mark.exists(), "a changed library was loaded");

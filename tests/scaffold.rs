@@ -270,13 +270,14 @@ fn a_resource_priority_agentcore_cannot_take_is_refused_at_its_line() {
     let sb = Sandbox::new();
     sb.run(".", &["new", "proj", "-t", "calculator"]).ok();
     let path = sb.path().join("proj/mcpkit.toml");
-    let text = std::fs::read_to_string(&path).unwrap().replace("[servers.proj]\n", "[servers.proj]\nresource_priority = 1001\n");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[servers.proj]\n", "[servers.proj]\nresource_priority = 1001\n");
     std::fs::write(&path, &text).unwrap();
     let line = text.lines().position(|l| l.contains("resource_priority")).unwrap() + 1;
-    sb.run("proj", &["validate"])
-        .input_error()
-        .stderr_has(&format!("mcpkit.toml:{line}:"))
-        .stderr_has("`servers.proj.resource_priority`: resource_priority 1001 is out of range: AgentCore takes 0 to 1000");
+    sb.run("proj", &["validate"]).input_error().stderr_has(&format!("mcpkit.toml:{line}:")).stderr_has(
+        "`servers.proj.resource_priority`: resource_priority 1001 is out of range: AgentCore takes 0 to 1000",
+    );
     // Negative does not parse as a priority at all, and says where.
     std::fs::write(&path, text.replace("= 1001", "= -1")).unwrap();
     sb.run("proj", &["validate"]).input_error().stderr_has(&format!("mcpkit.toml:{line}:"));
@@ -466,7 +467,11 @@ fn a_description_with_triple_quotes_stays_in_the_docstring() {
             .output()
             .unwrap();
         assert!(out.status.success(), "{t}: {}", String::from_utf8_lossy(&out.stderr));
-        assert!(String::from_utf8_lossy(&out.stdout).contains(evil), "{t}: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(evil),
+            "{t}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         assert!(!dir.join("pwned").exists(), "{t}: the description ran as Python");
     }
 }

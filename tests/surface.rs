@@ -63,7 +63,11 @@ fn the_official_python_sdk_sees_the_whole_surface_through_the_gateway_in_both_er
     let (stack, deploy) = deploy_surface(|_| {});
     deploy.ok();
     // The blank template's prompt and resource beside its tool, counted per server.
-    assert!(deploy.stdout.contains("surf                 ready (1 tools, 1 prompts, 1 resources)"), "{}", deploy.stdout);
+    assert!(
+        deploy.stdout.contains("surf                 ready (1 tools, 1 prompts, 1 resources)"),
+        "{}",
+        deploy.stdout
+    );
     let (url, token) = (stack.gateway_url(), stack.token());
     for mode in ["legacy", "2026-07-28"] {
         for (prefix, prompt, arg, sdk) in
@@ -81,7 +85,10 @@ fn the_official_python_sdk_sees_the_whole_surface_through_the_gateway_in_both_er
             assert!(seen["prompt_text"].as_str().unwrap().contains("x = 1"), "{ctx}");
             // Resources and templates keep their URIs, and each is read from its own server.
             let resources = strings(&seen["resources"]);
-            assert!(resources.contains(&"config://surface1".into()) && resources.contains(&"config://surface2".into()));
+            assert!(
+                resources.contains(&"config://surface1".into())
+                    && resources.contains(&"config://surface2".into())
+            );
             assert_eq!(seen["reads"]["config://surface1"], r#"{"sdk": 1}"#, "{ctx}");
             assert_eq!(seen["reads"]["config://surface2"], r#"{"sdk": 2}"#, "{ctx}");
             assert_eq!(seen["template_reads"]["notes://rust/today"], "today's note on rust (v1)", "{ctx}");
@@ -89,7 +96,11 @@ fn the_official_python_sdk_sees_the_whole_surface_through_the_gateway_in_both_er
             // Progress and log messages reach the client; so do the server's questions.
             assert_eq!(seen["count"], "counted to 3", "{ctx}");
             let progress: Vec<Value> = seen["progress"].as_array().unwrap().clone();
-            assert_eq!(progress, [json!([1.0, 3.0, "step 1"]), json!([2.0, 3.0, "step 2"]), json!([3.0, 3.0, "step 3"])], "{ctx}");
+            assert_eq!(
+                progress,
+                [json!([1.0, 3.0, "step 1"]), json!([2.0, 3.0, "step 2"]), json!([3.0, 3.0, "step 3"])],
+                "{ctx}"
+            );
             assert!(strings(&seen["logs"]).contains(&"counted 2 of 3".to_string()), "{ctx}");
             assert_eq!(seen["greet"], "Hello, Ada!", "{ctx}");
             assert_eq!(strings(&seen["elicited"]), ["What is your name?"], "{ctx}");
@@ -115,7 +126,10 @@ async fn rmcp_sees_the_whole_surface_and_a_target_that_goes_down_takes_its_promp
         let caps = c.peer_info().unwrap().capabilities.clone();
         assert!(caps.prompts.is_some() && caps.resources.is_some() && caps.tools.is_some(), "{era:?}");
         let prompts: Vec<String> = c.list_all_prompts().await.unwrap().into_iter().map(|p| p.name).collect();
-        assert!(prompts.contains(&"one-target___summarize".into()) && prompts.contains(&"two-target___review".into()));
+        assert!(
+            prompts.contains(&"one-target___summarize".into())
+                && prompts.contains(&"two-target___review".into())
+        );
         let templates = c.list_all_resource_templates().await.unwrap();
         assert!(templates.iter().any(|t| t.uri_template == "notes://{topic}/latest"), "{era:?}");
         let mut args = serde_json::Map::new();
@@ -125,7 +139,10 @@ async fn rmcp_sees_the_whole_surface_and_a_target_that_goes_down_takes_its_promp
         let got = c.get_prompt(p).await.unwrap();
         let text = serde_json::to_value(&got.messages[0].content).unwrap();
         assert!(text["text"].as_str().unwrap().contains("fn main() {}"), "{text}");
-        let read = c.read_resource(rmcp::model::ReadResourceRequestParams::new("notes://rust/latest")).await.unwrap();
+        let read = c
+            .read_resource(rmcp::model::ReadResourceRequestParams::new("notes://rust/latest"))
+            .await
+            .unwrap();
         assert_eq!(serde_json::to_value(&read.contents[0]).unwrap()["text"], "latest note on rust (v2)");
         // A progress token brings the server's progress and its log messages.
         let mut call = rmcp::model::CallToolRequestParams::new("one-target___count")
@@ -153,10 +170,12 @@ async fn rmcp_sees_the_whole_surface_and_a_target_that_goes_down_takes_its_promp
         assert!(seen.logs.contains(&json!("counted 2 of 2")), "{era:?} {seen:?}");
         assert_eq!((seen.elicited.len(), seen.sampled), (2, 2), "{era:?} {seen:?}");
         // Bad input gets the spec's errors, and the gateway keeps serving.
-        let e = c.read_resource(rmcp::model::ReadResourceRequestParams::new("nowhere://x")).await.unwrap_err();
+        let e =
+            c.read_resource(rmcp::model::ReadResourceRequestParams::new("nowhere://x")).await.unwrap_err();
         let not_found = if era == Era::Legacy { -32002 } else { -32602 };
         assert!(matches!(&e, rmcp::ServiceError::McpError(e) if e.code.0 == not_found), "{era:?} {e}");
-        let e = c.get_prompt(rmcp::model::GetPromptRequestParams::new("one-target___nope")).await.unwrap_err();
+        let e =
+            c.get_prompt(rmcp::model::GetPromptRequestParams::new("one-target___nope")).await.unwrap_err();
         assert!(matches!(&e, rmcp::ServiceError::McpError(e) if e.code.0 == -32602), "{e}");
         assert_eq!(mcp::tools(&c).await.len(), 8);
         let _ = c.cancel().await;
@@ -166,7 +185,8 @@ async fn rmcp_sees_the_whole_surface_and_a_target_that_goes_down_takes_its_promp
     let answering = Answering::default();
     let c = mcp::connect_as(&url, &token, Era::Legacy, answering.clone()).await.unwrap();
     let pid = tokio::task::block_in_place(|| stack.pid("one"));
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGKILL)
+        .unwrap();
     let gone = async {
         loop {
             let prompts = c.list_all_prompts().await.unwrap();
@@ -176,13 +196,18 @@ async fn rmcp_sees_the_whole_surface_and_a_target_that_goes_down_takes_its_promp
                 && !resources.iter().any(|r| r.uri == "config://surface1")
                 && !templates.iter().any(|t| t.uri_template == "notes://{topic}/today")
             {
-                assert!(prompts.iter().any(|p| p.name.starts_with("two-target___")), "the other target stays");
+                assert!(
+                    prompts.iter().any(|p| p.name.starts_with("two-target___")),
+                    "the other target stays"
+                );
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    tokio::time::timeout(Duration::from_secs(10), gone).await.expect("the dead target's prompts stayed listed");
+    tokio::time::timeout(Duration::from_secs(10), gone)
+        .await
+        .expect("the dead target's prompts stayed listed");
     let back = async {
         while !c.list_all_prompts().await.unwrap().iter().any(|p| p.name == "one-target___summarize") {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -214,7 +239,8 @@ async fn rmcp_sees_the_whole_surface_and_a_target_that_goes_down_takes_its_promp
     let c = mcp::connect(runtime, Some(t["access_token"].as_str().unwrap()), Era::Modern).await.unwrap();
     let prompts: Vec<String> = c.list_all_prompts().await.unwrap().into_iter().map(|p| p.name).collect();
     assert_eq!(prompts, ["review"], "unprefixed: straight from the server");
-    let read = c.read_resource(rmcp::model::ReadResourceRequestParams::new("config://surface2")).await.unwrap();
+    let read =
+        c.read_resource(rmcp::model::ReadResourceRequestParams::new("config://surface2")).await.unwrap();
     assert_eq!(serde_json::to_value(&read.contents[0]).unwrap()["text"], r#"{"sdk": 2}"#);
     let _ = c.cancel().await;
 }
@@ -249,7 +275,11 @@ fn the_cli_covers_the_surface_and_deploy_reports_names_and_uris_that_cannot_work
         std::fs::write(dir.join("server.py"), NAMES_SERVER).unwrap();
         std::fs::write(dir.join("requirements.txt"), format!("{}\n", mcpkit_core::MCP_REQUIREMENT)).unwrap();
         // `two` wins the shared URI by its priority, whatever the names sort to.
-        support::replace_once(&ws.join("mcpkit.toml"), "[servers.two]\n", "[servers.two]\nresource_priority = 5\n");
+        support::replace_once(
+            &ws.join("mcpkit.toml"),
+            "[servers.two]\n",
+            "[servers.two]\nresource_priority = 5\n",
+        );
         std::fs::write(
             ws.join("mcpkit.toml"),
             std::fs::read_to_string(ws.join("mcpkit.toml")).unwrap()
@@ -290,11 +320,18 @@ fn the_cli_covers_the_surface_and_deploy_reports_names_and_uris_that_cannot_work
     let names: Vec<&str> = prompts.as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["one-target___summarize", "surf-target___explain", "two-target___review"]);
     let r = stack.run(&["prompts"]);
-    assert!(r.stdout.contains("two-target___review") && r.stdout.contains("(code, [language])"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("two-target___review") && r.stdout.contains("(code, [language])"),
+        "{}",
+        r.stdout
+    );
     let r = stack.run(&["prompt", "two-target___review", "--args", r#"{"code": "x = 1"}"#]);
     r.ok();
     assert!(r.stdout.contains("user: Review this python code:\nx = 1"), "{}", r.stdout);
-    stack.run(&["prompt", "two-target___review", "--args", r#"{"code": 1}"#]).input_error().stderr_has("`--args`");
+    stack
+        .run(&["prompt", "two-target___review", "--args", r#"{"code": 1}"#])
+        .input_error()
+        .stderr_has("`--args`");
 
     let r = stack.run(&["resources"]);
     r.ok();
@@ -308,7 +345,11 @@ fn the_cli_covers_the_surface_and_deploy_reports_names_and_uris_that_cannot_work
     let r = stack.run(&["call", "one-target___count", "--args", r#"{"n": 2}"#]);
     r.ok();
     assert_eq!(serde_json::from_str::<Value>(&r.stdout).unwrap(), json!({"result": "counted to 2"}));
-    assert!(r.stderr.contains("progress: 1/2 step 1") && r.stderr.contains("progress: 2/2 step 2"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("progress: 1/2 step 1") && r.stderr.contains("progress: 2/2 step 2"),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("[info] counted 1 of 2"), "{}", r.stderr);
     let r = stack.run(&["call", "two-target___count", "--args", r#"{"n": 1}"#]);
     r.ok();

@@ -104,7 +104,8 @@ pub struct Seen {
 #[allow(deprecated)]
 impl rmcp::ClientHandler for Answering {
     fn get_info(&self) -> rmcp::model::ClientConfig {
-        let caps = serde_json::from_value(serde_json::json!({"elicitation": {"form": {}}, "sampling": {}})).unwrap();
+        let caps =
+            serde_json::from_value(serde_json::json!({"elicitation": {"form": {}}, "sampling": {}})).unwrap();
         rmcp::model::ClientConfig::new(caps, rmcp::model::Implementation::new("mcpkit-tests", "0"))
             .with_protocol_version(ProtocolVersion::V_2025_11_25)
     }
@@ -136,7 +137,8 @@ impl rmcp::ClientHandler for Answering {
     ) -> Result<rmcp::model::ElicitResult, rmcp::ErrorData> {
         let v = serde_json::to_value(&params).unwrap();
         self.seen.lock().unwrap().elicited.push(v["message"].as_str().unwrap_or_default().to_string());
-        Ok(serde_json::from_value(serde_json::json!({"action": "accept", "content": {"name": "Ada"}})).unwrap())
+        Ok(serde_json::from_value(serde_json::json!({"action": "accept", "content": {"name": "Ada"}}))
+            .unwrap())
     }
 
     async fn create_message(
@@ -160,7 +162,8 @@ pub async fn connect_as<H: rmcp::service::Service<RoleClient>>(
     era: Era,
     handler: H,
 ) -> Result<RunningService<RoleClient, H>, String> {
-    let config = StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token.to_string());
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token.to_string());
     let transport = StreamableHttpClientTransport::from_config(config);
     let mode = mode(era);
     handler.serve_with_lifecycle(transport, mode).await.map_err(|e| e.to_string())

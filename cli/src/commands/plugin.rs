@@ -62,7 +62,10 @@ pub fn exec(cmd: Command, p: &Printer) -> Result<ExitStatus> {
                     };
                     let untrusted = matches!(
                         i.trust,
-                        Some(mcpkit_core::auth::trust::Trust::Untrusted | mcpkit_core::auth::trust::Trust::Changed)
+                        Some(
+                            mcpkit_core::auth::trust::Trust::Untrusted
+                                | mcpkit_core::auth::trust::Trust::Changed
+                        )
                     );
                     match &i.error {
                         Some(e) if untrusted => p.line(format!("{:<12} UNTRUSTED  {source}: {e}", i.name)),
@@ -119,7 +122,10 @@ pub fn exec(cmd: Command, p: &Printer) -> Result<ExitStatus> {
             } else {
                 p.line(format!("Created plugin `{}` at {}", r.plugin, r.dir.display()));
                 p.line(format!("Build it: cd {} && cargo build --release", r.dir.display()));
-                p.line(format!("Then trust it (mcpkit loads no library you have not trusted): mcpkit plugin trust {}", r.plugin));
+                p.line(format!(
+                    "Then trust it (mcpkit loads no library you have not trusted): mcpkit plugin trust {}",
+                    r.plugin
+                ));
                 if r.registered {
                     p.line(format!(
                         "Registered as [plugins.{}] (library: {})",

@@ -18,7 +18,10 @@ pub fn exec(a: TargetArgs, p: &Printer) -> Result<ExitStatus> {
         .unwrap_or(0);
     let line = |uri: &str, name: &str, desc: Option<&str>| {
         let desc = desc.unwrap_or_default().lines().next().unwrap_or_default();
-        p.line(format!("{uri:width$}  {name}{}", if desc.is_empty() { String::new() } else { format!(": {desc}") }));
+        p.line(format!(
+            "{uri:width$}  {name}{}",
+            if desc.is_empty() { String::new() } else { format!(": {desc}") }
+        ));
     };
     for x in &r.resources {
         line(&x.uri, &x.name, x.description.as_deref());

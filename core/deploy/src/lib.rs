@@ -140,7 +140,8 @@ mod tests {
         std::fs::write(outside.path().join("credentials.py"), "secret").unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("server.py"), "print()").unwrap();
-        std::os::unix::fs::symlink(outside.path().join("credentials.py"), dir.path().join("creds.py")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("credentials.py"), dir.path().join("creds.py"))
+            .unwrap();
         std::os::unix::fs::symlink(dir.path().join("server.py"), dir.path().join("alias.py")).unwrap();
         std::os::unix::fs::symlink(outside.path(), dir.path().join("elsewhere")).unwrap();
         let names: Vec<String> = super::source_files(dir.path())

@@ -14,8 +14,8 @@ use rmcp::model::{
 };
 use rmcp::model::{JsonRpcMessage, ServerNotification};
 use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RoleClient, RunningService, Service};
-use rmcp::transport::Transport;
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::Transport;
 use rmcp::transport::streamable_http_client::{StreamableHttpClient, StreamableHttpClientTransportConfig};
 
 pub type Client = RunningService<RoleClient, ClientConfig>;
@@ -237,9 +237,9 @@ pub async fn call_observed<H: Service<RoleClient>>(
     args: serde_json::Map<String, serde_json::Value>,
 ) -> Result<CallToolResult> {
     let level = LoggingLevel::Info;
-    let mut meta = RequestMetaObject::with_progress_token(ProgressToken(rmcp::model::NumberOrString::String(
-        "mcpkit-call".into(),
-    )));
+    let mut meta = RequestMetaObject::with_progress_token(ProgressToken(
+        rmcp::model::NumberOrString::String("mcpkit-call".into()),
+    ));
     meta.set_log_level(level);
     let mut params = CallToolRequestParams::new(name.to_string()).with_arguments(args);
     params.meta = Some(meta);

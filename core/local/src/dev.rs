@@ -28,8 +28,14 @@ pub fn run(root: &Path, reporter: &dyn Reporter) -> Result<()> {
     let root = ws.root().to_path_buf();
     let plan_path = paths.plan();
     // Keep the port we listen on: the watcher's `prepare` must not pick another one.
-    let current =
-        plan::Status { generation: 0, pid: 0, start_time: 0, port: p.port, servers: Default::default(), problems: vec![] };
+    let current = plan::Status {
+        generation: 0,
+        pid: 0,
+        start_time: 0,
+        port: p.port,
+        servers: Default::default(),
+        problems: vec![],
+    };
     // The watcher lives as long as this function; events are debounced on a thread.
     let (ev_tx, ev_rx) = std::sync::mpsc::channel::<()>();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {

@@ -235,7 +235,11 @@ fn origin_allowed(headers: &HeaderMap) -> bool {
 /// `host[:port]` naming this machine's loopback interface.
 fn loopback_authority(authority: &str) -> bool {
     let host = match authority.rsplit_once(':') {
-        Some((h, port)) if !h.is_empty() && port.chars().all(|c| c.is_ascii_digit()) && !authority.ends_with(']') => h,
+        Some((h, port))
+            if !h.is_empty() && port.chars().all(|c| c.is_ascii_digit()) && !authority.ends_with(']') =>
+        {
+            h
+        }
         _ => authority,
     };
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
@@ -247,7 +251,11 @@ fn loopback_authority(authority: &str) -> bool {
 async fn local_host_only(req: Request, next: middleware::Next) -> Response {
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
     if !host.is_some_and(loopback_authority) {
-        return json_error(StatusCode::FORBIDDEN, "forbidden", "this server answers only requests to 127.0.0.1 or localhost");
+        return json_error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "this server answers only requests to 127.0.0.1 or localhost",
+        );
     }
     if !origin_allowed(req.headers()) {
         return json_error(StatusCode::FORBIDDEN, "forbidden", "origin not allowed");
@@ -304,11 +312,9 @@ pub async fn serve(listener: tokio::net::TcpListener, app: Router, ct: Cancellat
         });
     }
     // Every connection's permit back means every connection is done.
-    let _ = tokio::time::timeout(
-        std::time::Duration::from_secs(3),
-        permits.acquire_many(MAX_CONNECTIONS as u32),
-    )
-    .await;
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(3), permits.acquire_many(MAX_CONNECTIONS as u32))
+            .await;
 }
 
 /// The gateway's two MCP services: with sessions, and without.
@@ -501,9 +507,15 @@ mod host_tests {
             h.insert(header::ORIGIN, HeaderValue::from_str(o).unwrap());
             origin_allowed(&h)
         };
-        assert!(origin("http://localhost:3000") && origin("https://127.0.0.1") && origin("http://[::1]:8080"));
+        assert!(
+            origin("http://localhost:3000") && origin("https://127.0.0.1") && origin("http://[::1]:8080")
+        );
         assert!(!origin("evil://localhost") && !origin("http://localhost.evil.com") && !origin("null"));
-        assert!(loopback_authority("127.0.0.1:8787") && loopback_authority("localhost") && loopback_authority("[::1]"));
+        assert!(
+            loopback_authority("127.0.0.1:8787")
+                && loopback_authority("localhost")
+                && loopback_authority("[::1]")
+        );
         assert!(!loopback_authority("evil.example:8787") && !loopback_authority("127.0.0.1.nip.io"));
     }
 }

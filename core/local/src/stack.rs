@@ -3,14 +3,14 @@
 //! and the gateway's upstream client), the gateway's merged view of the catalogs, and the
 //! status file that reports all of it.
 
+use super::gateway::catalog::{Catalog, Member, View};
+use super::gateway::held::Held;
+use super::gateway::relay::{Declares, Relay, Routed};
 use super::identity::{Identities, SigningKey};
 use super::paths::LocalPaths;
 use super::plan::{self, LocalPlan, ServerPlan, ServerState, ServerStatus, Status};
 use mcpkit_deploy::auth::jwt::{AuthorizerConfig, JwtAuthorizer};
 use mcpkit_deploy::auth::oauth::{ClientCredentials, Token, TokenSource};
-use super::gateway::catalog::{Catalog, Member, View};
-use super::gateway::held::Held;
-use super::gateway::relay::{Declares, Relay, Routed};
 use mcpkit_deploy::mcp::{self, Lifecycle};
 use mcpkit_workspace::secret::Secret;
 use std::collections::BTreeMap;
@@ -127,9 +127,8 @@ impl Upstream {
         let token = self.authorized_token().await?;
         let info = mcp::client_info(Default::default());
         let c = Arc::new(mcp::connect_as(&self.endpoint(), Lifecycle::Auto, info, None).await?);
-        let modern = c
-            .peer_info()
-            .is_some_and(|i| i.protocol_version >= rmcp::model::ProtocolVersion::V_2026_07_28);
+        let modern =
+            c.peer_info().is_some_and(|i| i.protocol_version >= rmcp::model::ProtocolVersion::V_2026_07_28);
         *self.lifecycle.lock().expect("lifecycle lock") =
             if modern { Lifecycle::Modern } else { Lifecycle::Legacy };
         *guard = Some((c.clone(), token));
@@ -368,9 +367,9 @@ impl Refusals {
         *count += 1;
         match *count {
             n if n < Self::LOGGED => Some(format!("{prefix}gateway refused a request: {why}")),
-            n if n == Self::LOGGED => {
-                Some(format!("{prefix}gateway refused a request: {why} (further refusals this minute are only counted)"))
-            }
+            n if n == Self::LOGGED => Some(format!(
+                "{prefix}gateway refused a request: {why} (further refusals this minute are only counted)"
+            )),
             _ => None,
         }
     }

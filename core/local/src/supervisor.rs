@@ -4,13 +4,13 @@
 //! hash changed; SIGTERM or SIGINT stops everything.
 
 use super::AuthFile;
+use super::gateway::catalog::Catalog;
 use super::http::router;
 use super::identity::Identities;
 use super::paths::LocalPaths;
-use super::plan::{self, LocalPlan, ServerPlan, ServerState};
-use super::gateway::catalog::Catalog;
-use super::stack::{Stack, binding_authorizer, stamp};
 use super::plan::Exposure;
+use super::plan::{self, LocalPlan, ServerPlan, ServerState};
+use super::stack::{Stack, binding_authorizer, stamp};
 use mcpkit_workspace::error::{Error, Result};
 use mcpkit_workspace::secret::Secret;
 use std::collections::BTreeMap;

@@ -153,9 +153,7 @@ pub fn call(
     on_event: impl Fn(mcp::Event) + Send + Sync + 'static,
 ) -> Result<CallToolResult> {
     let args = json_object(args)?;
-    session(ws, target, quiet(), Some(Box::new(on_event)), async |c| {
-        mcp::call_observed(c, tool, args).await
-    })
+    session(ws, target, quiet(), Some(Box::new(on_event)), async |c| mcp::call_observed(c, tool, args).await)
 }
 
 /// The deployed gateway's prompts.
@@ -197,7 +195,9 @@ pub fn resources(ws: &Workspace, target: &DeployTarget) -> Result<ResourcesRepor
 /// Reads a resource by its URI.
 pub fn read(ws: &Workspace, target: &DeployTarget, uri: &str) -> Result<ReadResourceResult> {
     let params = ReadResourceRequestParams::new(uri.to_string());
-    session(ws, target, quiet(), None, async |c| c.read_resource(params).await.map_err(failed("resources/read")))
+    session(ws, target, quiet(), None, async |c| {
+        c.read_resource(params).await.map_err(failed("resources/read"))
+    })
 }
 
 /// MCP clients `connect` knows.

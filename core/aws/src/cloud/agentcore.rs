@@ -16,8 +16,8 @@ use aws_sdk_bedrockagentcorecontrol::types::{
     CustomOauth2ProviderConfigInput, GatewayProtocolConfiguration, GatewayProtocolType,
     IamCredentialProvider, McpGatewayConfiguration, McpServerTargetConfiguration, McpTargetConfiguration,
     NetworkConfiguration, NetworkMode, OAuthCredentialProvider, Oauth2Discovery, Oauth2ProviderConfigInput,
-    ProtocolConfiguration, S3Location, SearchType, ServerProtocol, SessionConfiguration, StreamingConfiguration,
-    TargetConfiguration,
+    ProtocolConfiguration, S3Location, SearchType, ServerProtocol, SessionConfiguration,
+    StreamingConfiguration, TargetConfiguration,
 };
 use mcpkit_engine::{Desired, Inputs, Key, Live, Record, config_hash};
 use mcpkit_workspace::error::{Error, Result};
@@ -355,7 +355,9 @@ impl AwsCloud {
                 .set_supported_versions(Some(c.supported_versions))
                 .search_type(SearchType::Semantic)
                 .session_configuration(
-                    SessionConfiguration::builder().session_timeout_in_seconds(c.session_timeout_s as i32).build(),
+                    SessionConfiguration::builder()
+                        .session_timeout_in_seconds(c.session_timeout_s as i32)
+                        .build(),
                 )
                 .streaming_configuration(
                     StreamingConfiguration::builder().enable_response_streaming(c.response_streaming).build(),

@@ -190,7 +190,9 @@ impl JwtAuthorizer {
             return Ok(found);
         }
         if backoff.until.is_some_and(|t| Instant::now() < t) {
-            return Err(Denied::Invalid("cannot load the issuer's keys (failed moments ago; retrying soon)".into()));
+            return Err(Denied::Invalid(
+                "cannot load the issuer's keys (failed moments ago; retrying soon)".into(),
+            ));
         }
         match self.fetch().await {
             Ok(fresh) => {
@@ -202,7 +204,8 @@ impl JwtAuthorizer {
             }
             Err(e) => {
                 backoff.failures += 1;
-                let wait = Duration::from_secs(1u64 << backoff.failures.min(6).saturating_sub(1)).min(Duration::from_secs(60));
+                let wait = Duration::from_secs(1u64 << backoff.failures.min(6).saturating_sub(1))
+                    .min(Duration::from_secs(60));
                 backoff.until = Some(Instant::now() + wait);
                 Err(Denied::Invalid(format!("cannot load the issuer's keys: {e}")))
             }

@@ -3,6 +3,7 @@
 //! Loading never stops at a broken plugin: its error is kept with its entry, and reported
 //! where the plugin is listed or used.
 
+use super::trust::{self, Trust};
 use mcpkit_plugin_api::{
     AuthProvider, Capability, Description, PluginError, ProvisionRequest, ProvisionResponse, ResourceRequest,
     TokenResponse,
@@ -11,7 +12,6 @@ use mcpkit_workspace::error::{Error, Problem, Result};
 use mcpkit_workspace::manifest::Workspace;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use super::trust::{self, Trust};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
@@ -154,7 +154,8 @@ impl Providers {
                 match &p.path {
                     Some(path) => {
                         let path = ws.resolve(path);
-                        let mut entry = Entry::new(name, Source::Manifest(path.clone()), Loader::Library(path.clone()));
+                        let mut entry =
+                            Entry::new(name, Source::Manifest(path.clone()), Loader::Library(path.clone()));
                         entry.config = config;
                         match trust::check(&path) {
                             Ok(t) => entry.trust = Some(t),
@@ -314,7 +315,10 @@ pub fn problems(ws: &Workspace, providers: &Providers, target: &str) -> Vec<Prob
                 _ => None,
             };
             if let Some(e) = missing {
-                out.push(ws.problem_at(&["plugins", name, "path"], format!("plugin `{name}` cannot be loaded: {e}")));
+                out.push(ws.problem_at(
+                    &["plugins", name, "path"],
+                    format!("plugin `{name}` cannot be loaded: {e}"),
+                ));
             }
         }
     }

@@ -37,7 +37,8 @@ pub fn record_path() -> Option<PathBuf> {
 fn read_record() -> Result<Record> {
     let Some(path) = record_path() else { return Ok(Record::default()) };
     match std::fs::read(&path) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::world(format!("{} is damaged: {e}", path.display()))),
+        Ok(b) => serde_json::from_slice(&b)
+            .map_err(|e| Error::world(format!("{} is damaged: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Record::default()),
         Err(e) => Err(Error::io("read", &path, e)),
     }
@@ -80,7 +81,10 @@ pub fn untrust(library: &Path) -> Result<bool> {
     let mut record = read_record()?;
     let was = record.libraries.remove(&canonical).is_some();
     if was && let Some(path) = record_path() {
-        mcpkit_workspace::fs::write_secret(&path, &serde_json::to_vec_pretty(&record).expect("serializable"))?;
+        mcpkit_workspace::fs::write_secret(
+            &path,
+            &serde_json::to_vec_pretty(&record).expect("serializable"),
+        )?;
     }
     Ok(was)
 }

@@ -48,7 +48,9 @@ impl Catalog {
         let (resources, templates) = match caps.resources {
             Some(_) => (
                 c.list_all_resources().await.map_err(|e| format!("resources/list: {e}"))?,
-                c.list_all_resource_templates().await.map_err(|e| format!("resources/templates/list: {e}"))?,
+                c.list_all_resource_templates()
+                    .await
+                    .map_err(|e| format!("resources/templates/list: {e}"))?,
             ),
             None => (vec![], vec![]),
         };
@@ -86,7 +88,8 @@ impl View {
         let mut members: Vec<Member> = members.into_iter().collect();
         members.sort_by(|a, b| a.target.cmp(b.target));
         let mut problems = Vec::new();
-        let mut tools: BTreeMap<String, Tool> = extra_tools.into_iter().map(|t| (t.name.to_string(), t)).collect();
+        let mut tools: BTreeMap<String, Tool> =
+            extra_tools.into_iter().map(|t| (t.name.to_string(), t)).collect();
         let mut prompts: BTreeMap<String, Prompt> = BTreeMap::new();
         for m in &members {
             let tools_of = m.catalog.tools.iter().map(|t| (t.name.as_ref(), t));
@@ -111,7 +114,9 @@ impl View {
             }
             for t in &m.catalog.templates {
                 match templates.get(&t.uri_template) {
-                    Some((_, winner)) => problems.push(collision(m, "resource template", &t.uri_template, winner)),
+                    Some((_, winner)) => {
+                        problems.push(collision(m, "resource template", &t.uri_template, winner))
+                    }
                     None => {
                         templates.insert(t.uri_template.clone(), (t.clone(), m));
                     }
@@ -351,7 +356,8 @@ mod tests {
     fn bad_and_duplicate_names_are_reported_with_their_rule() {
         let long = "t".repeat(60);
         let a = catalog(&["add", "add", &long, "two words"], &[], &[]);
-        let v = View::build([Member { server: "a", target: "a-target", priority: 1000, catalog: &a }], vec![]);
+        let v =
+            View::build([Member { server: "a", target: "a-target", priority: 1000, catalog: &a }], vec![]);
         let p: Vec<(&str, bool)> = v.problems.iter().map(|p| (p.rule.as_str(), p.served)).collect();
         assert_eq!(p.len(), 3, "{p:?}");
         assert!(p[0].0.contains("already has this name") && !p[0].1);

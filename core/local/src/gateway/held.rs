@@ -47,11 +47,10 @@ impl Call {
     /// unanswered gets an error, as a request to a client that failed it would.
     pub fn answer(&mut self, mut responses: InputResponses) {
         for (key, reply) in std::mem::take(&mut self.waiting) {
-            let _ = reply.send(
-                responses
-                    .remove(&key)
-                    .ok_or_else(|| ErrorData::invalid_params(format!("no input response for `{key}`"), None)),
-            );
+            let _ =
+                reply.send(responses.remove(&key).ok_or_else(|| {
+                    ErrorData::invalid_params(format!("no input response for `{key}`"), None)
+                }));
         }
     }
 }

@@ -231,7 +231,11 @@ impl ServerHandler for Gateway {
         });
     }
 
-    async fn set_level(&self, request: SetLevelRequestParams, _ctx: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
         *self.log_level.lock().expect("log level") = Some(request.level);
         Ok(())
     }
@@ -242,7 +246,8 @@ impl ServerHandler for Gateway {
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let view = self.stack.view();
-        let (tools, next) = page(&view.tools, |t| t.name.as_ref(), request.as_ref().and_then(|r| r.cursor.as_deref()))?;
+        let (tools, next) =
+            page(&view.tools, |t| t.name.as_ref(), request.as_ref().and_then(|r| r.cursor.as_deref()))?;
         let mut r = ListToolsResult::with_all_items(tools);
         r.next_cursor = next;
         Ok(r)
@@ -269,7 +274,10 @@ impl ServerHandler for Gateway {
         // The retry of a call the gateway holds for this client.
         if let Some(state) = request.request_state.as_deref().filter(|s| Held::is_ours(s)) {
             let Some(mut call) = self.stack.held.take(state, &principal(&ctx)) else {
-                return Err(ErrorData::invalid_params("requestState is unknown or has expired; call the tool again", None));
+                return Err(ErrorData::invalid_params(
+                    "requestState is unknown or has expired; call the tool again",
+                    None,
+                ));
             };
             call.answer(request.input_responses.unwrap_or_default());
             return self.finish(target, call, &ctx).await.map(completed);
@@ -306,7 +314,8 @@ impl ServerHandler for Gateway {
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
         let view = self.stack.view();
-        let (prompts, next) = page(&view.prompts, |p| p.name.as_str(), request.as_ref().and_then(|r| r.cursor.as_deref()))?;
+        let (prompts, next) =
+            page(&view.prompts, |p| p.name.as_str(), request.as_ref().and_then(|r| r.cursor.as_deref()))?;
         let mut r = ListPromptsResult::with_all_items(prompts);
         r.next_cursor = next;
         Ok(r)
@@ -343,7 +352,8 @@ impl ServerHandler for Gateway {
         _ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
         let view = self.stack.view();
-        let (resources, next) = page(&view.resources, |r| r.uri.as_str(), request.as_ref().and_then(|r| r.cursor.as_deref()))?;
+        let (resources, next) =
+            page(&view.resources, |r| r.uri.as_str(), request.as_ref().and_then(|r| r.cursor.as_deref()))?;
         let mut r = ListResourcesResult::with_all_items(resources);
         r.next_cursor = next;
         Ok(r)
@@ -375,7 +385,8 @@ impl ServerHandler for Gateway {
                 Some(serde_json::json!({ "uri": request.uri })),
             )
         };
-        let target = self.stack.view().resource_target(&request.uri).map(str::to_string).ok_or_else(unknown)?;
+        let target =
+            self.stack.view().resource_target(&request.uri).map(str::to_string).ok_or_else(unknown)?;
         let upstream = self.upstream(&target).await.map_err(|_| unknown())?;
         let mut params = ReadResourceRequestParams::new(request.uri.clone());
         params.meta = forwarded_meta(Some(&ctx.meta));

@@ -146,7 +146,8 @@ impl Relay {
                     }
                 }
                 Event::Log(line) => {
-                    let Ok(level) = serde_json::from_value::<LoggingLevel>(serde_json::json!(line.level)) else {
+                    let Ok(level) = serde_json::from_value::<LoggingLevel>(serde_json::json!(line.level))
+                    else {
                         continue;
                     };
                     if call.wants.log_level.is_some_and(|min| rank(level) >= rank(min)) {
@@ -192,7 +193,8 @@ async fn ask(tx: &mpsc::Sender<Ask>, request: InputRequest) -> Result<serde_json
 }
 
 fn answer<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ErrorData> {
-    serde_json::from_value(v).map_err(|e| ErrorData::invalid_params(format!("the client's answer: {e}"), None))
+    serde_json::from_value(v)
+        .map_err(|e| ErrorData::invalid_params(format!("the client's answer: {e}"), None))
 }
 
 fn passed_on(e: rmcp::ServiceError) -> ErrorData {
@@ -235,9 +237,12 @@ impl ClientHandler for Relay {
         _ctx: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
         let request = InputRequest::Elicitation(ElicitRequest::new(params.clone()));
-        self.ask_client(|c| c.elicitation.is_some(), "elicitation", request, |peer| async move {
-            peer.create_elicitation(params).await
-        })
+        self.ask_client(
+            |c| c.elicitation.is_some(),
+            "elicitation",
+            request,
+            |peer| async move { peer.create_elicitation(params).await },
+        )
         .await
     }
 
@@ -247,9 +252,12 @@ impl ClientHandler for Relay {
         _ctx: RequestContext<RoleClient>,
     ) -> Result<CreateMessageResult, ErrorData> {
         let request = InputRequest::CreateMessage(CreateMessageRequest::new(params.clone()));
-        self.ask_client(|c| c.sampling.is_some(), "sampling", request, |peer| async move {
-            peer.create_message(params).await
-        })
+        self.ask_client(
+            |c| c.sampling.is_some(),
+            "sampling",
+            request,
+            |peer| async move { peer.create_message(params).await },
+        )
         .await
     }
 }

@@ -13,7 +13,11 @@ pub fn tool() -> Tool {
         "required": ["query"]
     });
     let serde_json::Value::Object(schema) = schema else { unreachable!() };
-    Tool::new(SEARCH_TOOL, "Search this gateway's tools by what they do; returns the best matches.", Arc::new(schema))
+    Tool::new(
+        SEARCH_TOOL,
+        "Search this gateway's tools by what they do; returns the best matches.",
+        Arc::new(schema),
+    )
 }
 
 /// Answers a search over `tools`.
@@ -24,7 +28,8 @@ pub fn answer(args: Option<&serde_json::Map<String, serde_json::Value>>, tools: 
     }
     let candidates = tools.iter().filter(|t| t.name != SEARCH_TOOL).cloned().collect();
     let ranked = rank(query, candidates);
-    let tools: Vec<serde_json::Value> = ranked.iter().map(|t| serde_json::to_value(t).unwrap_or_default()).collect();
+    let tools: Vec<serde_json::Value> =
+        ranked.iter().map(|t| serde_json::to_value(t).unwrap_or_default()).collect();
     let body = serde_json::json!({ "tools": tools });
     let mut r = CallToolResult::structured(body);
     if r.content.is_empty() {
