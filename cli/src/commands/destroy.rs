@@ -36,6 +36,9 @@ pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
     }
     match destroyed {
         ops::lifecycle::Destroyed::Local(r) if r.stopped || !r.removed.is_empty() => {
+            for e in &r.teardown_errors {
+                p.warn(format!("not released by its auth provider: {e}"));
+            }
             if !r.orphans.is_empty() {
                 p.warn(format!(
                     "the supervisor was gone; killed the servers it left running: {}",

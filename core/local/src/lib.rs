@@ -779,7 +779,15 @@ pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
             .map(|b| (ResourceKind::Gateway, ws.manifest().gateway.name.clone(), b))
             .chain(auth.servers.iter().map(|(n, b)| (ResourceKind::Runtime, n.clone(), b)));
         for (kind, name, b) in legs {
-            let Ok((p, config)) = providers.get(&b.provider) else { continue };
+            // A plugin that cannot be used now (untrusted since, say) is not loaded: its
+            // teardown is reported as not done, and the local state goes all the same.
+            let (p, config) = match providers.get(&b.provider) {
+                Ok(pc) => pc,
+                Err(e) => {
+                    teardown_errors.push(format!("{name}: {e}"));
+                    continue;
+                }
+            };
             let r = p.teardown(ResourceRequest {
                 target: "local".into(),
                 resource: Resource { kind, name: name.clone() },
