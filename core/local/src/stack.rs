@@ -85,16 +85,18 @@ impl Upstream {
         Ok(token)
     }
 
-    /// A relay connection declaring `declares`, idle or new, for one call.
+    /// A relay connection declaring `declares`, idle or new, for one call. As with the shared
+    /// client, a connection's token is checked when it is made and again only when it is about
+    /// to expire, not on every call.
     pub async fn relay(&self, declares: Declares) -> mcpkit_workspace::Result<RelayConn> {
-        self.authorized_token().await?;
         let idle = {
             let mut pool = self.relays.lock().expect("relay pool");
             pool.iter().position(|c| c.relay.declares == declares).map(|i| pool.swap_remove(i))
         };
-        if let Some(c) = idle.filter(|c| !c.client.is_transport_closed()) {
+        if let Some(c) = idle.filter(|c| c.usable()) {
             return Ok(c);
         }
+        let token = self.authorized_token().await?;
         let relay = Relay::new(declares);
         let (events, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(relay.clone().forward(rx));
@@ -104,13 +106,13 @@ impl Upstream {
         }));
         let lifecycle = *self.lifecycle.lock().expect("lifecycle lock");
         let client = mcp::connect_as(&self.endpoint(), lifecycle, relay.clone(), Some(tap)).await?;
-        Ok(RelayConn { client, relay, events })
+        Ok(RelayConn { client, relay, events, token })
     }
 
     /// Takes a relay connection back after its call, for the next one.
     pub fn give_back(&self, c: RelayConn) {
         let mut pool = self.relays.lock().expect("relay pool");
-        if pool.len() < RELAYS_KEPT && !c.client.is_transport_closed() {
+        if pool.len() < RELAYS_KEPT && c.usable() {
             pool.push(c);
         }
     }
@@ -149,9 +151,16 @@ pub struct RelayConn {
     pub client: mcp::ClientOf<Relay>,
     pub relay: Relay,
     events: tokio::sync::mpsc::UnboundedSender<Routed>,
+    /// The token checked when the connection was made.
+    token: Token,
 }
 
 impl RelayConn {
+    /// Still open, and its token not about to expire.
+    fn usable(&self) -> bool {
+        !self.client.is_transport_closed() && !self.token.expires_within(Duration::from_secs(300))
+    }
+
     /// Waits until the forwarder has passed on everything the server sent before the last
     /// message read (the call's result): the tap queued it all ahead of this.
     pub async fn flush(&self) {

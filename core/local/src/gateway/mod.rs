@@ -77,18 +77,15 @@ fn principal(ctx: &RequestContext<RoleServer>) -> String {
         .unwrap_or_default()
 }
 
-/// The parts of a client's `_meta` that go on to the server: its progress token and log level.
-/// The rest (protocol version, client info and capabilities) is the gateway's to say.
-fn forwarded_meta(meta: Option<&RequestMetaObject>) -> Option<RequestMetaObject> {
-    let meta = meta?;
-    let mut out = RequestMetaObject::new();
-    if let Some(t) = meta.get_progress_token() {
-        out.set_progress_token(t);
-    }
-    if let Some(l) = meta.log_level() {
-        out.set_log_level(l);
-    }
-    (!out.is_empty()).then_some(out)
+/// The `_meta` that goes on to the server: the log level the client asked for, nothing else.
+/// Protocol version, client info and capabilities are the gateway's to say, and rmcp gives
+/// every request it sends a progress token of its own.
+fn forwarded_meta(log_level: Option<LoggingLevel>) -> Option<RequestMetaObject> {
+    log_level.map(|l| {
+        let mut meta = RequestMetaObject::new();
+        meta.set_log_level(l);
+        meta
+    })
 }
 
 impl Gateway {
@@ -137,7 +134,7 @@ impl Gateway {
         unreachable!("the loop returns")
     }
 
-    /// A call over a connection of its own, passing on what the server sends.
+    /// A call over a pooled relay connection, passing on what the server sends.
     async fn call_relayed(
         &self,
         target: &str,
@@ -288,22 +285,22 @@ impl ServerHandler for Gateway {
         };
         let mut params = CallToolRequestParams::new(tool.to_string());
         params.arguments = request.arguments;
-        // rmcp moves a request's `_meta` into its context.
-        params.meta = forwarded_meta(Some(&ctx.meta));
         // A server's own MRTR state, from a call it answered over the shared connection.
         params.input_responses = request.input_responses;
         params.request_state = request.request_state;
         let session_level = *self.log_level.lock().expect("log level");
-        let resp = match Wants::of(&ctx, Some(&ctx.meta), session_level) {
+        let resp = match Wants::of(&ctx, session_level) {
             Some(wants) if params.request_state.is_none() => {
                 // What the client wants to hear, asked of the server as 2026-07-28 asks it (a
                 // server of an earlier era sends its log messages regardless).
-                if let Some(level) = wants.log_level {
-                    params.meta.get_or_insert_with(RequestMetaObject::new).set_log_level(level);
-                }
+                params.meta = forwarded_meta(wants.log_level);
                 self.call_relayed(target, upstream.clone(), params, wants, &ctx).await?
             }
-            _ => self.call_shared(target, &upstream, params).await?,
+            _ => {
+                // rmcp moves a request's `_meta` into its context.
+                params.meta = forwarded_meta(ctx.meta.log_level());
+                self.call_shared(target, &upstream, params).await?
+            }
         };
         Ok(completed(resp))
     }
@@ -335,7 +332,7 @@ impl ServerHandler for Gateway {
         let upstream = self.upstream(target).await.map_err(|_| unknown())?;
         let mut params = GetPromptRequestParams::new(prompt.to_string());
         params.arguments = request.arguments;
-        params.meta = forwarded_meta(Some(&ctx.meta));
+        params.meta = forwarded_meta(ctx.meta.log_level());
         params.input_responses = request.input_responses;
         params.request_state = request.request_state;
         let client = reach(&upstream).await?;
@@ -389,7 +386,7 @@ impl ServerHandler for Gateway {
             self.stack.view().resource_target(&request.uri).map(str::to_string).ok_or_else(unknown)?;
         let upstream = self.upstream(&target).await.map_err(|_| unknown())?;
         let mut params = ReadResourceRequestParams::new(request.uri.clone());
-        params.meta = forwarded_meta(Some(&ctx.meta));
+        params.meta = forwarded_meta(ctx.meta.log_level());
         params.input_responses = request.input_responses;
         params.request_state = request.request_state;
         let client = reach(&upstream).await?;

@@ -24,7 +24,7 @@
 use rmcp::model::{
     ClientCapabilities, ClientConfig, CreateMessageRequest, CreateMessageRequestParams, CreateMessageResult,
     ElicitRequest, ElicitRequestParams, ElicitResult, ErrorCode, InputRequest, LoggingLevel,
-    LoggingMessageNotificationParam, ProgressToken, RequestMetaObject,
+    LoggingMessageNotificationParam, ProgressToken,
 };
 use rmcp::service::{Peer, RequestContext, RoleClient, RoleServer};
 use rmcp::{ClientHandler, ErrorData};
@@ -49,17 +49,14 @@ impl Wants {
         (self.capabilities.elicitation.is_some(), self.capabilities.sampling.is_some())
     }
 
-    /// What the request in `ctx` asks for; `None` when the call needs no relay. `session_level`
-    /// is what a legacy session set with `logging/setLevel`.
-    pub fn of(
-        ctx: &RequestContext<RoleServer>,
-        meta: Option<&RequestMetaObject>,
-        session_level: Option<LoggingLevel>,
-    ) -> Option<Wants> {
+    /// What the request in `ctx` asks for (rmcp moves a request's `_meta` into its context);
+    /// `None` when the call needs no relay. `session_level` is what a legacy session set with
+    /// `logging/setLevel`.
+    pub fn of(ctx: &RequestContext<RoleServer>, session_level: Option<LoggingLevel>) -> Option<Wants> {
         let modern = ctx.protocol_version().is_some_and(|v| v >= rmcp::model::ProtocolVersion::V_2026_07_28);
         let capabilities = ctx.client_capabilities().unwrap_or_default();
-        let progress = meta.and_then(|m| m.get_progress_token());
-        let log_level = meta.and_then(|m| m.log_level()).or(session_level);
+        let progress = ctx.meta.get_progress_token();
+        let log_level = ctx.meta.log_level().or(session_level);
         let asks = capabilities.elicitation.is_some() || capabilities.sampling.is_some();
         // Only what the gateway can pass on; roots and extensions stay between client and gateway.
         let mut passed = ClientCapabilities::default();
