@@ -649,6 +649,13 @@ async fn sync(ac: &AgentCore, gid: &str, tid: &str) -> (String, String) {
     settled(ac, gid, tid).await
 }
 
+/// Synchronises a target that must end FAILED, as AgentCore fails it; returns AWS's reason.
+async fn sync_failed(ac: &AgentCore, gid: &str, tid: &str) -> String {
+    let (status, why) = sync(ac, gid, tid).await;
+    assert_eq!(status, "FAILED", "{why}");
+    why
+}
+
 async fn role_policy(iam: &aws_sdk_iam::Client, role: &str) -> Value {
     let p = iam.get_role_policy().role_name(role).policy_name("mcpkit").send().await.unwrap();
     serde_json::from_str(&percent_decode(p.policy_document())).unwrap()
@@ -711,8 +718,7 @@ fn the_gateway_role_is_checked_as_agentcore_uses_it_and_mcpkits_policy_passes() 
             r.retain(|a| !a.as_str().unwrap().contains("workload-identity"))
         });
         put_role_policy(&iam, "shop-role", &old).await;
-        let (status, why) = sync(&ac, &gid, &oauth).await;
-        assert_eq!(status, "FAILED");
+        let why = sync_failed(&ac, &gid, &oauth).await;
         assert!(
             why.contains("not authorized to perform: bedrock-agentcore:GetResourceOauth2Token")
                 && why.contains(":workload-identity-directory/default"),
@@ -726,16 +732,14 @@ fn the_gateway_role_is_checked_as_agentcore_uses_it_and_mcpkits_policy_passes() 
             }
         });
         put_role_policy(&iam, "shop-role", &typed).await;
-        let (status, why) = sync(&ac, &gid, &oauth).await;
-        assert_eq!(status, "FAILED", "{why}");
+        let why = sync_failed(&ac, &gid, &oauth).await;
         assert!(why.contains("workload-identity/shop-"), "{why}");
 
         // No secret: the provider's client secret cannot be read.
         let mut no_secret = good.clone();
         no_secret["Statement"].as_array_mut().unwrap().retain(|s| s["Sid"] != "OAuthClientSecrets");
         put_role_policy(&iam, "shop-role", &no_secret).await;
-        let (status, why) = sync(&ac, &gid, &oauth).await;
-        assert_eq!(status, "FAILED");
+        let why = sync_failed(&ac, &gid, &oauth).await;
         assert!(why.contains("secretsmanager:GetSecretValue"), "{why}");
 
         // The IAM target: InvokeAgentRuntime on the runtime and on its DEFAULT endpoint (a
@@ -744,8 +748,7 @@ fn the_gateway_role_is_checked_as_agentcore_uses_it_and_mcpkits_policy_passes() 
             st["resources"]["agentcore.runtime:shop"]["outputs"]["arn"].as_str().unwrap().to_string();
         let no_invoke = edit_statement(&good, "InvokeRuntimes", |r| *r = vec![json!(runtime_arn)]);
         put_role_policy(&iam, "shop-role", &no_invoke).await;
-        let (status, why) = sync(&ac, &gid, &iam_target).await;
-        assert_eq!(status, "FAILED");
+        let why = sync_failed(&ac, &gid, &iam_target).await;
         assert!(why.contains("InvokeAgentRuntime") && why.contains("/runtime-endpoint/DEFAULT"), "{why}");
 
         // An explicit Deny wins over mcpkit's Allow.
@@ -841,8 +844,7 @@ fn a_target_is_synchronised_only_once_its_runtimes_endpoint_is_ready() {
             .send()
             .await
             .unwrap();
-        let (status, why) = sync(&ac, &gid, &tid).await;
-        assert_eq!(status, "FAILED");
+        let why = sync_failed(&ac, &gid, &tid).await;
         assert!(why.contains("DEFAULT endpoint is UPDATING"), "{why}");
     });
 
@@ -1147,8 +1149,7 @@ fn a_token_the_identity_provider_or_the_runtime_would_refuse_fails_the_target() 
             .send()
             .await
             .unwrap();
-        let (status, why) = sync(&ac, &gid, &tid).await;
-        assert_eq!(status, "FAILED");
+        let why = sync_failed(&ac, &gid, &tid).await;
         assert!(why.contains("invalid_client"), "{why}");
 
         // The right secret again, and a runtime that allows another client only.
@@ -1182,8 +1183,7 @@ fn a_token_the_identity_provider_or_the_runtime_would_refuse_fails_the_target() 
             .send()
             .await
             .unwrap();
-        let (status, why) = sync(&ac, &gid, &tid).await;
-        assert_eq!(status, "FAILED");
+        let why = sync_failed(&ac, &gid, &tid).await;
         assert!(why.contains("is not allowed"), "{why}");
     });
 }
