@@ -426,7 +426,7 @@ fn redeploy_is_a_no_op_and_a_change_restarts_only_its_server() {
 
     // Ready-to-paste client configuration carries the gateway URL and a working token.
     let url = stack.gateway_url();
-    let vscode = stack.run(&["connect", "vscode"]);
+    let vscode = stack.run(&["connect", "vscode", "--static-token"]);
     vscode.ok();
     let config: Value = serde_json::from_str(&vscode.stdout).unwrap();
     let entry = &config["servers"]["mcpkit-calc"];
@@ -436,15 +436,17 @@ fn redeploy_is_a_no_op_and_a_change_restarts_only_its_server() {
     assert!(vscode.stderr.contains(".vscode/mcp.json"), "{}", vscode.stderr);
     let resp = reqwest::blocking_post_status(&url, &bearer);
     assert_eq!(resp, 200, "the pasted token works");
-    let code = stack.run(&["connect", "claude-code"]);
+    let code = stack.run(&["connect", "claude-code", "--static-token"]);
     code.ok();
     assert!(code.stdout.starts_with(&format!(
         "claude mcp add --transport http mcpkit-calc {url} --header 'Authorization: Bearer "
     )));
-    let desktop: Value = serde_json::from_str(&stack.run(&["connect", "claude-desktop"]).stdout).unwrap();
+    let desktop: Value =
+        serde_json::from_str(&stack.run(&["connect", "claude-desktop", "--static-token"]).stdout).unwrap();
     assert_eq!(desktop["mcpServers"]["mcpkit-calc"]["args"][2], url.as_str());
     for client in ["cursor", "amazon-q"] {
-        let c: Value = serde_json::from_str(&stack.run(&["connect", client]).stdout).unwrap();
+        let c: Value =
+            serde_json::from_str(&stack.run(&["connect", client, "--static-token"]).stdout).unwrap();
         assert_eq!(c["mcpServers"]["mcpkit-calc"]["url"], url.as_str(), "{client}");
     }
     // Logs: one server's, or all with prefixes.

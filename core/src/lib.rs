@@ -9,7 +9,8 @@
 //! - `mcpkit-workspace` ([`manifest`], [`names`], [`fs`], [`secret`], [`scaffold`], [`error`]);
 //! - `mcpkit-engine` ([`engine`]): resources, plans and recorded state, no SDK;
 //! - `mcpkit-deploy` ([`auth`], [`mcp`], [`net`] and what every target shares);
-//! - `mcpkit-local` ([`local`]) and `mcpkit-aws` ([`aws`]), which never import each other.
+//! - `mcpkit-local` ([`local`]) and `mcpkit-aws` ([`aws`]), which never import each other;
+//! - `mcpkit-proxy` ([`proxy`]): stdio to a gateway over HTTP, knowing no target.
 
 pub mod ops;
 
@@ -17,6 +18,7 @@ pub use mcpkit_aws as aws;
 pub use mcpkit_deploy::{auth, install_crypto, mcp, net};
 pub use mcpkit_engine as engine;
 pub use mcpkit_local as local;
+pub use mcpkit_proxy as proxy;
 pub use mcpkit_workspace::{
     Error, MCP_REQUIREMENT, Manifest, Problem, Result, VERSION, Workspace, config_dir, error, fs, manifest,
     names, scaffold, secret,
@@ -70,6 +72,12 @@ mod architecture {
         assert!(!sdk(&g["mcpkit-local"]), "the local target knows nothing of AWS");
         assert_eq!(mcpkit(&g["mcpkit-aws"]), ["mcpkit-deploy", "mcpkit-engine", "mcpkit-workspace"]);
         assert_eq!(mcpkit(&g["mcpkit-plugin-api"]), Vec::<String>::new(), "plugin authors get the API alone");
+        assert_eq!(
+            mcpkit(&g["mcpkit-proxy"]),
+            ["mcpkit-workspace"],
+            "the proxy knows no target and no provider"
+        );
+        assert!(!sdk(&g["mcpkit-proxy"]), "the proxy signs nothing itself: SigV4 is handed to it");
         assert_eq!(mcpkit(&g["mcpkit"]), ["mcpkit-core"], "the CLI reaches the rooms through the commands");
         for cli_knows_not in ["aws-config", "reqwest", "axum", "toml_edit", "handlebars"] {
             assert!(!g["mcpkit"].contains(cli_knows_not), "the CLI depends on {cli_knows_not}");

@@ -28,8 +28,9 @@ effect): throttling, 5xx, latency, IAM role propagation delay, and a "halt" afte
 mutating request for crash tests.
 
 Also patched in moto: UPDATING -> READY for AgentCore resources (moto only models CREATING ->
-READY), GetGatewayTarget returns `lastSynchronizedAt` once a target was synchronized, and
-Cognito's Update/DeleteResourceServer exist (moto answers them with a 500 page).
+READY), GetGatewayTarget returns `lastSynchronizedAt` once a target was synchronized,
+Cognito's Update/DeleteResourceServer exist (moto answers them with a 500 page), and Cognito's
+UpdateUserPoolClient resets an omitted access-token lifetime to its default.
 
 Usage: python moto_ext.py [--host 127.0.0.1] [--port 5000]
 """
@@ -814,6 +815,22 @@ def _find_client(client_id, host):
     return None, None
 
 
+_TOKEN_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+
+
+def _access_token_seconds(config):
+    """How long an app client's access tokens last, from its AccessTokenValidity and
+    TokenValidityUnits (as a CreateUserPoolClient/UpdateUserPoolClient request or moto's stored
+    `extended_config` has them): the unit defaults to hours, an unset validity to one hour.
+    None for a unit Cognito does not know."""
+    validity = config.get("AccessTokenValidity")
+    if validity is None:
+        return 3600
+    unit = (config.get("TokenValidityUnits") or {}).get("AccessToken") or "hours"
+    factor = _TOKEN_UNITS.get(unit)
+    return None if factor is None else int(validity) * factor
+
+
 def _mint(cid, secret, requested, host=None):
     """A client-credentials token as Cognito's token endpoint issues it:
     (token, claims, None), or (None, None, OAuth error code)."""
@@ -832,13 +849,14 @@ def _mint(cid, secret, requested, host=None):
     from joserfc import jwt
 
     now = int(time.time())
+    lifetime = _access_token_seconds(cfg) or 3600
     claims = {
         "sub": client.id,
         "token_use": "access",
         "scope": " ".join(requested),
         "auth_time": now,
         "iss": f"https://cognito-idp.{pool.region}.amazonaws.com/{pool.id}",
-        "exp": now + 3600,
+        "exp": now + lifetime,
         "iat": now,
         "version": 2,
         "jti": str(uuid.uuid4()),
@@ -855,10 +873,11 @@ def _token_endpoint(req):
     auth = req.headers.get("Authorization", "")
     if auth.startswith("Basic "):
         cid, _, secret = base64.b64decode(auth[6:]).decode().partition(":")
-    token, _claims, error = _mint(cid, secret, form.get("scope", "").split(), req.host)
+    token, claims, error = _mint(cid, secret, form.get("scope", "").split(), req.host)
     if error:
         return _json(400, {"error": error})
-    return _json(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+    return _json(200, {"access_token": token, "expires_in": claims["exp"] - claims["iat"],
+                       "token_type": "Bearer"})
 
 
 def _pool_domain(pool_id):
@@ -952,9 +971,24 @@ def _check_ranges(call):
     return _validation_error(f"1 validation error detected: {why}") if why else None
 
 
+_CLIENT_OPS = {"CreateUserPoolClient", "UpdateUserPoolClient"}
+
+
+def _check_token_validity(call):
+    """Cognito's InvalidParameterException for an app client whose access tokens would last
+    less than five minutes or more than one day (AccessTokenValidity in TokenValidityUnits,
+    hours by default). moto stores any value."""
+    if call.service != "cognito-idp" or call.op not in _CLIENT_OPS:
+        return None
+    seconds = _access_token_seconds(call.json_body() or {})
+    if seconds is None or 300 <= seconds <= 86400:
+        return None
+    return _aws_json_error(400, "InvalidParameterException", "Invalid range for token validity.")
+
+
 def _rules_before(call):
     """AWS's refusal of `call`, or None. Expects _LOCK to be held."""
-    out_of_range = _check_ranges(call)
+    out_of_range = _check_ranges(call) or _check_token_validity(call)
     if out_of_range:
         return out_of_range
     policy = FAULTS.settings["caller_policy"].get(call.access_key)
@@ -1345,10 +1379,29 @@ def patch_cognito_resource_servers():
     r.CognitoIdpResponse.delete_resource_server = delete_handler
 
 
+def patch_cognito_client_update():
+    """moto 5.2.5's UpdateUserPoolClient merges the request into the stored client; Cognito sets
+    what the request leaves out to its default. Do that for the access-token lifetime the token
+    endpoint reads, so an update that omits it gives one-hour tokens again, as on AWS."""
+    from moto.cognitoidp import models as m
+
+    orig = m.CognitoIdpBackend.update_user_pool_client
+
+    def update_user_pool_client(self, user_pool_id, client_id, extended_config):
+        client = orig(self, user_pool_id, client_id, extended_config)
+        for key in ("AccessTokenValidity", "TokenValidityUnits"):
+            if key not in extended_config:
+                client.extended_config.pop(key, None)
+        return client
+
+    m.CognitoIdpBackend.update_user_pool_client = update_user_pool_client
+
+
 def make_app():
     global _ROUTER
     patch_agentcore_update_transitions()
     patch_cognito_resource_servers()
+    patch_cognito_client_update()
     patch_gateway_target_sync()
     patch_agentcore_names()
     patch_default_endpoints()

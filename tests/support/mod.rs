@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod mcp;
+pub mod node;
 pub mod plugins;
 pub mod stack;
 

@@ -16,6 +16,7 @@ pub mod new;
 pub mod plugin;
 pub mod prompt;
 pub mod prompts;
+pub mod proxy;
 pub mod read;
 pub mod resources;
 pub mod status;
@@ -78,8 +79,10 @@ pub enum Command {
     Destroy(destroy::Args),
     /// Run the whole stack in the foreground, restarting servers when their files change.
     Dev(WorkspaceOnly),
-    /// Print ready-to-paste configuration for an MCP client.
+    /// Configure an MCP client for the deployed gateway (to start `mcpkit proxy`, by default).
     Connect(connect::Args),
+    /// Be the deployed gateway for an MCP client, on stdio: tokens renewed, SigV4 signed.
+    Proxy(proxy::Args),
     /// Auth-provider plugins.
     #[command(subcommand)]
     Plugin(plugin::Command),
@@ -138,6 +141,7 @@ pub fn exec(command: Command, p: &Printer) -> Result<ExitStatus> {
         Command::Destroy(a) => destroy::exec(a, p),
         Command::Dev(a) => dev::exec(a, p),
         Command::Connect(a) => connect::exec(a, p),
+        Command::Proxy(a) => proxy::exec(a),
         Command::Plugin(c) => plugin::exec(c, p),
         Command::Aws(c) => aws::exec(c, p),
         Command::Completions { shell } => completions::exec(shell),

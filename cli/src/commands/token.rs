@@ -4,7 +4,7 @@ use super::prelude::*;
 
 pub fn exec(a: TargetArgs, _p: &Printer) -> Result<ExitStatus> {
     let ws = workspace(&a.workspace)?;
-    let (_, token) = ops::target::gateway_token(&ws, &target(&a))?;
-    println!("{}", token.expose());
+    let t = ops::target::gateway_token(&ws, &target(&a))?;
+    println!("{}", t.token.expose());
     Ok(ExitStatus::Success)
 }

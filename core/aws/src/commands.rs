@@ -361,6 +361,7 @@ async fn connection(ws: &Workspace, aws: &Aws, state: &State, write: bool) -> Re
             scope: creds.scope.clone(),
             access_token: token.access_token.expose().to_string(),
             expires_at: token.expires_at_unix(),
+            issued_at: mcpkit_deploy::unix_now(),
         };
         mcpkit_workspace::fs::write_secret(
             &credentials_file,
@@ -457,7 +458,7 @@ async fn deployed(ws: &Workspace, given: &Settings) -> Result<(Aws, State)> {
 }
 
 /// The gateway's URL and a fresh access token (Cognito inbound only).
-pub fn token(ws: &Workspace, given: &Settings) -> Result<(String, Secret)> {
+pub fn token(ws: &Workspace, given: &Settings) -> Result<mcpkit_deploy::GatewayToken> {
     mcpkit_deploy::runtime()?.block_on(async {
         let (aws, state) = deployed(ws, given).await?;
         let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
@@ -471,7 +472,8 @@ pub fn token(ws: &Workspace, given: &Settings) -> Result<(String, Secret)> {
         let gw = gateway_of(&state, &gateway)?;
         let (creds, _) = gateway_client(&aws, &state, &gateway).await?;
         let token = fetch_token(&creds).await?;
-        Ok((gw.url, token.access_token))
+        let lifetime = token.expires_at.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+        Ok(mcpkit_deploy::GatewayToken { url: gw.url, token: token.access_token, lifetime })
     })
 }
 

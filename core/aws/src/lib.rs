@@ -78,8 +78,14 @@ pub struct Context {
 /// The Cognito chain protecting `name`: pool, domain, resource server (scope `invoke`), client.
 /// Returns the pool, the client and the domain, which dependents read (discovery URL, client
 /// id) or wait for (a pool's token endpoint exists only once it has a domain). `prefix` sets
-/// the gateway's chain apart from a server's of the same name.
-fn cognito_chain(out: &mut Vec<Desired>, prefix: &str, name: &str) -> [Key; 3] {
+/// the gateway's chain apart from a server's of the same name. `token_lifetime_s` is the
+/// client's access-token validity (absent: Cognito's default, an hour).
+fn cognito_chain(
+    out: &mut Vec<Desired>,
+    prefix: &str,
+    name: &str,
+    token_lifetime_s: Option<u64>,
+) -> [Key; 3] {
     let pool = Key::new(kind::POOL, format!("{prefix}{name}-pool"));
     let rs = Key::new(kind::RESOURCE_SERVER, format!("{prefix}{name}-id"));
     let client = Key::new(kind::CLIENT, format!("{prefix}{name}-client"));
@@ -101,6 +107,7 @@ fn cognito_chain(out: &mut Vec<Desired>, prefix: &str, name: &str) -> [Key; 3] {
         config: to_config(&ClientConfig {
             flows: vec!["client_credentials".into()],
             scopes: vec![format!("{name}-id/{}", names::SCOPE)],
+            token_lifetime_s,
         }),
     });
     [pool, client, domain]
@@ -143,7 +150,8 @@ pub fn desired(
     let inbound = leg(&m.gateway.auth);
     let mut gateway_deps = vec![gateway_role.clone()];
     if inbound == Leg::Cognito {
-        let [pool, client, _domain] = cognito_chain(&mut out, names::GATEWAY_KEY_PREFIX, &g.gateway);
+        let [pool, client, _domain] =
+            cognito_chain(&mut out, names::GATEWAY_KEY_PREFIX, &g.gateway, m.targets.aws.token_lifetime_s);
         gateway_deps.extend([pool, client]);
     }
     let gateway = Key::new(kind::GATEWAY, &g.gateway);
@@ -223,7 +231,7 @@ pub fn desired(
         // AgentCore lists the target's tools as that role.
         let mut target_deps = vec![gateway.clone(), gateway_role.clone()];
         if outbound == Leg::Cognito {
-            let [pool, client, domain] = cognito_chain(&mut out, "", name);
+            let [pool, client, domain] = cognito_chain(&mut out, "", name, None);
             runtime_deps.extend([pool.clone(), client.clone()]);
             let identity = Key::new(kind::CREDENTIAL_PROVIDER, &n.identity);
             // The provider fetches tokens through the pool's discovery document, which has a

@@ -119,6 +119,10 @@ pub struct ResourceServerConfig {
 pub struct ClientConfig {
     pub flows: Vec<String>,
     pub scopes: Vec<String>,
+    /// Access-token validity in seconds; absent (and so left out of the desired hash of every
+    /// client that sets none): Cognito's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_lifetime_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -52,6 +52,23 @@ pub struct CredentialsFile {
     pub scope: String,
     pub access_token: String,
     pub expires_at: u64,
+    /// When the token was issued (Unix seconds; 0 in files written before it was recorded),
+    /// so that a reader knows how far into its lifetime the token is.
+    #[serde(default)]
+    pub issued_at: u64,
+}
+
+/// A fresh gateway token, from the gateway leg's auth provider, and where to send it.
+pub struct GatewayToken {
+    pub url: String,
+    pub token: mcpkit_workspace::secret::Secret,
+    /// How long the token is valid from now, as its issuer said.
+    pub lifetime: std::time::Duration,
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 impl std::fmt::Debug for CredentialsFile {
@@ -67,6 +84,7 @@ impl std::fmt::Debug for CredentialsFile {
             .field("scope", &self.scope)
             .field("access_token", &"<redacted>")
             .field("expires_at", &self.expires_at)
+            .field("issued_at", &self.issued_at)
             .finish()
     }
 }
@@ -166,6 +184,7 @@ mod tests {
             scope: "g-id/invoke".into(),
             access_token: "eyJ.the-token.sig".into(),
             expires_at: 1,
+            issued_at: 0,
         };
         let shown = format!("{c:?}");
         assert!(!shown.contains("the-client-secret") && !shown.contains("the-token"), "{shown}");

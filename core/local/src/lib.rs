@@ -361,7 +361,7 @@ pub fn prepare(
         workspace: std::path::absolute(ws.root()).unwrap_or_else(|_| ws.root().to_path_buf()),
         gateway: m.gateway.name.clone(),
         port,
-        token_ttl_secs: TOKEN_TTL_SECS,
+        token_ttl_secs: ws.manifest().targets.local.token_lifetime_s.unwrap_or(TOKEN_TTL_SECS),
         inherit_env: ws.manifest().targets.local.inherit_env,
         servers,
     };
@@ -483,6 +483,7 @@ pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
         scope: creds.scope.clone(),
         access_token: token.access_token.expose().to_string(),
         expires_at: token.expires_at_unix(),
+        issued_at: mcpkit_deploy::unix_now(),
     };
     mcpkit_workspace::fs::write_secret(
         &credentials_file,
@@ -698,8 +699,20 @@ pub fn deployed(ws: &Workspace) -> Result<(LocalPaths, LocalPlan)> {
     }
 }
 
+/// The gateway's URL, once deployed, whether or not it is running now (a proxy started while
+/// the stack restarts waits for it; one started for a stack never deployed is refused).
+pub fn gateway_url(ws: &Workspace) -> Result<String> {
+    let paths = LocalPaths::new(ws.root());
+    match plan::read_json::<LocalPlan>(&paths.plan())? {
+        Some(p) => Ok(p.gateway_url()),
+        None => Err(Error::input(
+            Problem::new("the local stack is not deployed").hint("run `mcpkit deploy` first"),
+        )),
+    }
+}
+
 /// A fresh gateway access token (from the gateway's auth provider) and the gateway URL.
-pub fn token(ws: &Workspace) -> Result<(String, Secret)> {
+pub fn token(ws: &Workspace) -> Result<mcpkit_deploy::GatewayToken> {
     let (paths, plan) = deployed(ws)?;
     let auth = AuthFile::load(&paths)?;
     let b =
@@ -715,7 +728,11 @@ pub fn token(ws: &Workspace) -> Result<(String, Secret)> {
             state: b.state.clone(),
         })
         .map_err(plugin_error)?;
-    Ok((plan.gateway_url(), Secret::new(t.access_token)))
+    Ok(mcpkit_deploy::GatewayToken {
+        url: plan.gateway_url(),
+        token: Secret::new(t.access_token),
+        lifetime: std::time::Duration::from_secs(t.expires_in),
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]

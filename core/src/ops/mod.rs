@@ -2,11 +2,14 @@
 //! text or JSON.
 
 pub mod add_server;
+pub mod client_file;
+pub mod connect;
 pub mod import;
 pub mod lifecycle;
 pub mod logs;
 pub mod new;
 pub mod plugin;
+pub mod proxy;
 pub mod target;
 pub mod templates;
 pub mod validate;

@@ -21,8 +21,18 @@ pub enum DeployTarget {
     Aws(crate::aws::sdk::Settings),
 }
 
+impl DeployTarget {
+    /// The name the command line and the credentials file use.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DeployTarget::Local => "local",
+            DeployTarget::Aws(_) => "aws",
+        }
+    }
+}
+
 /// The gateway's URL and a fresh access token for it.
-pub fn gateway_token(ws: &Workspace, target: &DeployTarget) -> Result<(String, Secret)> {
+pub fn gateway_token(ws: &Workspace, target: &DeployTarget) -> Result<mcpkit_deploy::GatewayToken> {
     match target {
         DeployTarget::Local => crate::local::token(ws),
         DeployTarget::Aws(settings) => crate::aws::commands::token(ws, settings),
@@ -38,7 +48,10 @@ enum Access {
 }
 
 /// The AWS settings of the target when its gateway authenticates callers with AWS IAM.
-fn iam_gateway<'a>(ws: &Workspace, target: &'a DeployTarget) -> Option<&'a crate::aws::sdk::Settings> {
+pub(crate) fn iam_gateway<'a>(
+    ws: &Workspace,
+    target: &'a DeployTarget,
+) -> Option<&'a crate::aws::sdk::Settings> {
     match target {
         DeployTarget::Aws(settings)
             if crate::aws::leg(&ws.manifest().gateway.auth) == crate::aws::Leg::Iam =>
@@ -54,8 +67,8 @@ fn access(ws: &Workspace, target: &DeployTarget) -> Result<Access> {
     match iam_gateway(ws, target) {
         Some(settings) => Ok(Access::SigV4(settings.clone())),
         None => {
-            let (url, token) = gateway_token(ws, target)?;
-            Ok(Access::Bearer(url, token))
+            let t = gateway_token(ws, target)?;
+            Ok(Access::Bearer(t.url, t.token))
         }
     }
 }
@@ -197,108 +210,5 @@ pub fn read(ws: &Workspace, target: &DeployTarget, uri: &str) -> Result<ReadReso
     let params = ReadResourceRequestParams::new(uri.to_string());
     session(ws, target, quiet(), None, async |c| {
         c.read_resource(params).await.map_err(failed("resources/read"))
-    })
-}
-
-/// MCP clients `connect` knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum McpClient {
-    ClaudeDesktop,
-    ClaudeCode,
-    Vscode,
-    Cursor,
-    AmazonQ,
-}
-
-impl McpClient {
-    /// Every client, by the name the command line uses.
-    pub const ALL: [(&'static str, McpClient); 5] = [
-        ("claude-desktop", McpClient::ClaudeDesktop),
-        ("claude-code", McpClient::ClaudeCode),
-        ("vscode", McpClient::Vscode),
-        ("cursor", McpClient::Cursor),
-        ("amazon-q", McpClient::AmazonQ),
-    ];
-
-    pub fn from_name(name: &str) -> Option<McpClient> {
-        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
-    }
-}
-
-/// Ready-to-paste configuration for a client: what to paste, and where.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClientConfig {
-    pub client: &'static str,
-    /// Where the configuration goes.
-    pub location: &'static str,
-    /// The text to paste (a JSON document or a shell command). It holds a bearer token.
-    pub config: String,
-    pub note: String,
-}
-
-pub fn connect(ws: &Workspace, target: &DeployTarget, client: McpClient) -> Result<ClientConfig> {
-    if iam_gateway(ws, target).is_some() {
-        return Err(Error::input(
-            Problem::new(
-                "this gateway authenticates callers with AWS IAM (SigV4): MCP clients set up by `connect` \
-                 send a bearer token, which it refuses",
-            )
-            .file(ws.manifest_path())
-            .field("gateway.auth")
-            .hint(
-                "`mcpkit tools` and `mcpkit call` sign their requests; for other MCP clients, put a SigV4 \
-                 proxy in front of the gateway, or deploy the gateway with Cognito (remove `auth = \"iam\"`)",
-            ),
-        ));
-    }
-    let (url, token) = gateway_token(ws, target)?;
-    let name = format!("mcpkit-{}", ws.manifest().gateway.name);
-    let bearer = format!("Bearer {}", token.expose());
-    let note = "the token expires in an hour; run `mcpkit connect` again (or `mcpkit token`) for a new one"
-        .to_string();
-    let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).expect("json");
-    let headers = serde_json::json!({ "Authorization": bearer });
-    Ok(match client {
-        McpClient::ClaudeDesktop => ClientConfig {
-            client: "Claude Desktop",
-            location: "claude_desktop_config.json (Settings > Developer > Edit Config)",
-            // Claude Desktop speaks stdio to local processes; mcp-remote bridges to HTTP.
-            config: pretty(serde_json::json!({ "mcpServers": { name: {
-                "command": "npx",
-                "args": ["-y", "mcp-remote", url, "--header", "Authorization:${MCPKIT_AUTH}"],
-                "env": { "MCPKIT_AUTH": bearer }
-            }}})),
-            note,
-        },
-        McpClient::ClaudeCode => ClientConfig {
-            client: "Claude Code",
-            location: "a shell",
-            config: format!(
-                "claude mcp add --transport http {name} {url} --header 'Authorization: {bearer}'"
-            ),
-            note,
-        },
-        McpClient::Vscode => ClientConfig {
-            client: "VS Code",
-            location: ".vscode/mcp.json",
-            config: pretty(
-                serde_json::json!({ "servers": { name: { "type": "http", "url": url, "headers": headers } } }),
-            ),
-            note,
-        },
-        McpClient::Cursor => ClientConfig {
-            client: "Cursor",
-            location: "~/.cursor/mcp.json",
-            config: pretty(serde_json::json!({ "mcpServers": { name: { "url": url, "headers": headers } } })),
-            note,
-        },
-        McpClient::AmazonQ => ClientConfig {
-            client: "Amazon Q Developer",
-            location: "~/.aws/amazonq/mcp.json",
-            config: pretty(
-                serde_json::json!({ "mcpServers": { name: { "type": "http", "url": url, "headers": headers } } }),
-            ),
-            note,
-        },
     })
 }

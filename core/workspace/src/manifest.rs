@@ -113,6 +113,9 @@ pub struct LocalTarget {
     /// declares (as AgentCore gives them) and a minimal base.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inherit_env: bool,
+    /// Seconds the local issuer's access tokens are valid (default an hour, as Cognito's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_lifetime_s: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -122,7 +125,15 @@ pub struct AwsTarget {
     pub region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// Seconds the gateway's Cognito client's access tokens are valid (Cognito's default: an
+    /// hour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_lifetime_s: Option<u64>,
 }
+
+/// The access-token validity Cognito accepts, in seconds: five minutes to one day
+/// (TokenValidityUnitsType, Amazon Cognito API Reference).
+pub const COGNITO_TOKEN_LIFETIME_S: std::ops::RangeInclusive<u64> = 300..=86400;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -275,6 +286,38 @@ impl Workspace {
                 );
             }
             out.extend(check_server_files(self, name, server));
+        }
+        out.extend(self.check_token_lifetimes());
+        out
+    }
+
+    /// `token_lifetime_s` of each target, in the range its issuer takes.
+    fn check_token_lifetimes(&self) -> Vec<Problem> {
+        let t = &self.manifest.targets;
+        let mut out = Vec::new();
+        if t.local.token_lifetime_s == Some(0) {
+            out.push(
+                self.problem_at(
+                    &["targets", "local", "token_lifetime_s"],
+                    "token_lifetime_s must be at least 1",
+                )
+                .hint("seconds the local issuer's tokens are valid; 3600 is the default"),
+            );
+        }
+        if let Some(s) = t.aws.token_lifetime_s
+            && !COGNITO_TOKEN_LIFETIME_S.contains(&s)
+        {
+            out.push(
+                self.problem_at(
+                    &["targets", "aws", "token_lifetime_s"],
+                    format!(
+                        "token_lifetime_s {s} is out of range: Cognito takes {} to {} seconds",
+                        COGNITO_TOKEN_LIFETIME_S.start(),
+                        COGNITO_TOKEN_LIFETIME_S.end()
+                    ),
+                )
+                .hint("five minutes to one day; 3600 is the default"),
+            );
         }
         out
     }

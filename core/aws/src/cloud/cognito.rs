@@ -11,7 +11,8 @@ use crate::resources::{
 };
 use crate::sdk::SdkResult;
 use aws_sdk_cognitoidentityprovider::types::{
-    AdminCreateUserConfigType, DomainStatusType, OAuthFlowType, ResourceServerScopeType,
+    AdminCreateUserConfigType, DomainStatusType, OAuthFlowType, ResourceServerScopeType, TimeUnitsType,
+    TokenValidityUnitsType,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use mcpkit_engine::{Desired, Inputs, Key, Live, Record};
@@ -336,8 +337,21 @@ impl AwsCloud {
         Ok(res::config::<ClientConfig>(d)?.scopes)
     }
 
+    /// The access-token validity, in seconds: sent on create and on every update alike,
+    /// because UpdateUserPoolClient resets what it is not given to Cognito's default.
+    fn client_validity(d: &Desired) -> Result<(Option<i32>, Option<TokenValidityUnitsType>)> {
+        Ok(match res::config::<ClientConfig>(d)?.token_lifetime_s {
+            Some(s) => (
+                Some(i32::try_from(s).unwrap_or(i32::MAX)),
+                Some(TokenValidityUnitsType::builder().access_token(TimeUnitsType::Seconds).build()),
+            ),
+            None => (None, None),
+        })
+    }
+
     pub(super) async fn client_create(&self, d: &Desired, inputs: &Inputs) -> Result<Live> {
         let pool_id = res::need::<PoolOut>(inputs)?.pool_id;
+        let (validity, units) = Self::client_validity(d)?;
         let out = self
             .aws
             .cognito
@@ -347,6 +361,8 @@ impl AwsCloud {
             .generate_secret(true)
             .allowed_o_auth_flows(OAuthFlowType::ClientCredentials)
             .set_allowed_o_auth_scopes(Some(Self::client_scopes(d)?))
+            .set_access_token_validity(validity)
+            .set_token_validity_units(units)
             .allowed_o_auth_flows_user_pool_client(true)
             .supported_identity_providers("COGNITO")
             .send()
@@ -361,6 +377,7 @@ impl AwsCloud {
 
     pub(super) async fn client_update(&self, d: &Desired, current: &Record, inputs: &Inputs) -> Result<Live> {
         let pool_id = res::need::<PoolOut>(inputs)?.pool_id;
+        let (validity, units) = Self::client_validity(d)?;
         self.aws
             .cognito
             .update_user_pool_client()
@@ -369,6 +386,8 @@ impl AwsCloud {
             .client_name(names::physical(&d.key.name))
             .allowed_o_auth_flows(OAuthFlowType::ClientCredentials)
             .set_allowed_o_auth_scopes(Some(Self::client_scopes(d)?))
+            .set_access_token_validity(validity)
+            .set_token_validity_units(units)
             .allowed_o_auth_flows_user_pool_client(true)
             .supported_identity_providers("COGNITO")
             .send()

@@ -1,0 +1,78 @@
+//! A cached Node.js folder with the official TypeScript MCP SDK, for the client fixtures in
+//! tests/fixtures/clients/*.mjs; the Node counterpart of [`super::python_env`].
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The TypeScript SDK the Node clients use, pinned.
+pub const SDK: &str = "@modelcontextprotocol/sdk@1.32.2";
+
+/// A folder with `node_modules/@modelcontextprotocol/sdk`, installed once per spec and
+/// shared by every test binary: built in a staging folder, then renamed into place, so a
+/// folder under its final name is always complete.
+pub fn node_env() -> &'static Path {
+    static ENV: OnceLock<PathBuf> = OnceLock::new();
+    ENV.get_or_init(|| install(SDK))
+}
+
+/// A folder with the npm package `spec` (and its dependencies) installed, cached by the spec.
+pub fn install(spec: &str) -> PathBuf {
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(spec.as_bytes()))[..12].to_string()
+    };
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dest = base.join(format!("node-{hash}"));
+    if dest.join("ready").exists() {
+        return dest;
+    }
+    let staging = tempfile::Builder::new().prefix("node-build-").tempdir_in(&base).unwrap();
+    let dir = staging.path();
+    let status = Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+        .arg(dir)
+        .arg(spec)
+        .current_dir(dir)
+        .status()
+        .expect("npm is needed");
+    assert!(status.success(), "npm install of {spec} failed");
+    std::fs::write(dir.join("ready"), "").unwrap();
+    let kept = staging.keep();
+    if std::fs::rename(&kept, &dest).is_err() {
+        // Another test binary won the race; use its folder.
+        let _ = std::fs::remove_dir_all(&kept);
+    }
+    dest
+}
+
+/// `node <script>` with the SDK of [`node_env`] importable.
+///
+/// ES modules ignore NODE_PATH and resolve bare imports from the script's own folder
+/// upwards, so the script runs as a copy inside the node env, beside its `node_modules`.
+/// The copy is named after its contents (`<stem>-<hash>.mjs`) and written to a temporary
+/// file then renamed into place, so tests running at once, even with different versions
+/// of a script, never see a half-written or wrong file. NODE_PATH is set as well, for
+/// CommonJS scripts.
+pub fn node_client(script: &Path) -> Command {
+    let env = node_env();
+    let bytes = std::fs::read(script).unwrap_or_else(|e| panic!("read {}: {e}", script.display()));
+    let hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))[..12].to_string()
+    };
+    let stem = script.file_stem().and_then(|s| s.to_str()).unwrap_or("client");
+    let ext = script.extension().and_then(|s| s.to_str()).unwrap_or("mjs");
+    let placed = env.join(format!("{stem}-{hash}.{ext}"));
+    if !placed.exists() {
+        use std::io::Write;
+        let mut tmp = tempfile::Builder::new().prefix(".script-").tempfile_in(env).unwrap();
+        tmp.write_all(&bytes).unwrap();
+        tmp.flush().unwrap();
+        // Same contents whoever wins, so replacing a copy another test just placed is harmless.
+        tmp.persist(&placed).unwrap();
+    }
+    let mut cmd = Command::new("node");
+    cmd.arg(&placed).env("NODE_PATH", env.join("node_modules"));
+    cmd
+}
