@@ -1238,3 +1238,34 @@ fn the_emulator_refuses_numbers_out_of_the_models_range_as_agentcore_does() {
         assert!(e.meta().message().unwrap().contains("greater than or equal to 900"), "{e:?}");
     });
 }
+
+/// `[targets.aws] token_lifetime_s` is the gateway client's access-token validity (Cognito takes
+/// 300 to 86400 seconds, sent in seconds on create and on every update); a value outside is
+/// refused before anything is made. `mcpkit proxy` for a stack never deployed exits 2.
+#[test]
+fn token_lifetime_s_sets_the_gateway_clients_token_validity() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    let proxy = mcpkit(&sb, &moto, &["proxy", "--target", "aws"]);
+    proxy.input_error().stderr_has("nothing is deployed to AWS");
+    assert_eq!(proxy.stdout, "");
+
+    let toml = sb.path().join("shop/mcpkit.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, format!("{text}\n[targets.aws]\ntoken_lifetime_s = 299\n")).unwrap();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).input_error().stderr_has("300 to 86400");
+    assert_eq!(moto.mutating_calls(), Vec::<String>::new(), "nothing made");
+
+    for lifetime in [900, 1200] {
+        std::fs::write(&toml, format!("{text}\n[targets.aws]\ntoken_lifetime_s = {lifetime}\n")).unwrap();
+        mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+        let token = mcpkit(&sb, &moto, &["token", "--target", "aws"]);
+        token.ok();
+        let claims = support::jwt_claims(token.stdout.trim());
+        assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), lifetime);
+        let file = credentials(&sb);
+        let recorded = file["expires_at"].as_u64().unwrap() - file["issued_at"].as_u64().unwrap();
+        assert!(recorded.abs_diff(lifetime) <= 2, "{file}");
+    }
+}

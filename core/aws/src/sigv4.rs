@@ -704,6 +704,45 @@ mod tests {
         server.stop().await;
     }
 
+    /// `mcpkit proxy` for an IAM gateway: an MCP client on the proxy's stdio side, every
+    /// request the proxy forwards signed (the GET stream and the DELETE too), and a signature
+    /// the gateway refuses answered with a JSON-RPC error naming the gateway.
+    #[tokio::test]
+    async fn the_proxy_signs_every_request_it_forwards() {
+        use rmcp::ServiceExt;
+        let server = Server::start().await;
+        for (secret, works) in [(SECRET, true), ("not-the-secret", false)] {
+            let (client_io, proxy_io) = tokio::io::duplex(1 << 16);
+            let (read, write) = tokio::io::split(proxy_io);
+            let down = rmcp::transport::async_rw::AsyncRwTransport::new_server(read, write);
+            let bridge =
+                mcpkit_proxy::bridge::Bridge::new(server.url.clone(), signer(secret, REGION, SERVICE), Arc::new(|_: &str| {}));
+            let proxy = tokio::spawn(bridge.run(down));
+            let client = mcp::client_info(Default::default()).serve(client_io).await;
+            match (works, client) {
+                (true, Ok(client)) => {
+                    let r = mcp::call(&client, "add", add_args(2, 40)).await.unwrap();
+                    assert_eq!(r.content[0].as_text().map(|t| t.text.as_str()), Some("42"));
+                    client.cancel().await.unwrap();
+                    tokio::time::timeout(Duration::from_secs(10), proxy).await.expect("the proxy ends").unwrap();
+                    let seen = server.seen();
+                    assert!(seen.iter().all(|(_, _, v)| v.is_ok()), "{seen:?}");
+                    let rpcs: Vec<&str> = seen.iter().map(|(_, rpc, _)| rpc.as_str()).filter(|r| !r.is_empty()).collect();
+                    assert_eq!(rpcs, ["initialize", "notifications/initialized", "tools/call"]);
+                    assert!(seen.iter().any(|(m, _, _)| m == Method::DELETE), "the session is ended: {seen:?}");
+                }
+                (false, Err(e)) => {
+                    let e = e.to_string();
+                    assert!(e.contains(&server.url), "{e}");
+                    assert!(server.seen().iter().all(|(_, _, v)| v.is_err()));
+                    proxy.abort();
+                }
+                (works, other) => panic!("works={works}: {:?}", other.err()),
+            }
+        }
+        server.stop().await;
+    }
+
     #[tokio::test]
     async fn the_server_refuses_a_wrong_secret_service_or_region_and_a_tampered_body() {
         let server = Server::start().await;
