@@ -23,8 +23,14 @@ fn fixture(rel: &str) -> String {
 /// A workspace `px` from the `blank` template (a tool, a prompt, a resource), with `local`
 /// appended to its `[targets.local]` table, deployed.
 fn deploy(local: &str) -> Deployed {
+    deploy_with(local, |_| {})
+}
+
+/// [`deploy`], with `extra` done to the sandbox before the deploy.
+fn deploy_with(local: &str, extra: impl FnOnce(&Sandbox)) -> Deployed {
     let sb = Sandbox::new();
     sb.run(".", &["new", "px", "-t", "blank"]).ok();
+    extra(&sb);
     let toml = sb.path().join("px/mcpkit.toml");
     let text = std::fs::read_to_string(&toml).unwrap();
     std::fs::write(&toml, format!("{text}\n[targets.local]\n{local}\n")).unwrap();
@@ -56,10 +62,14 @@ fn script(duration_s: f64) -> String {
 }
 
 /// Runs a client fixture (`client` is its command, before the proxy's) to the end of its script.
-fn run_client(stack: &Deployed, mut client: Command, proxy: &[String], duration_s: f64) -> Value {
+fn run_client(stack: &Deployed, client: Command, proxy: &[String], duration_s: f64) -> Value {
+    run_script(stack, client, proxy, &script(duration_s))
+}
+
+fn run_script(stack: &Deployed, mut client: Command, proxy: &[String], script: &str) -> Value {
     let out = client
         .args(proxy)
-        .env("SCRIPT", script(duration_s))
+        .env("SCRIPT", script)
         .env("MCPKIT_CONFIG_DIR", stack.sb.config.path())
         .env("PATH", support::tool_path())
         .stdin(Stdio::null())
@@ -132,6 +142,34 @@ fn both_official_sdks_use_the_whole_surface_through_the_proxy_across_token_lifet
     assert!(logged.contains(&url), "{logged}");
     for secret in [&after["access_token"], &after["client_secret"]] {
         assert!(!logged.contains(secret.as_str().unwrap()), "a secret in the log");
+    }
+}
+
+#[test]
+fn elicitation_and_sampling_cross_the_proxy_both_ways_in_both_eras() {
+    // An mcp 1.x server whose tools ask the client for a name and for a completion.
+    let stack = deploy_with("", |sb| {
+        let dir = sb.path().join("px/fixtures/one");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(fixture("servers/surface_v1.py"), dir.join("server.py")).unwrap();
+        std::fs::write(dir.join("requirements.txt"), "mcp>=1.20,<2\n").unwrap();
+        let (entry, req) = ("fixtures/one/server.py", "fixtures/one/requirements.txt");
+        sb.run("px", &["add-server", "one", "--entrypoint", entry, "--requirements", req]).ok();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut script: Value = serde_json::from_str(&script(0.0)).unwrap();
+    script["elicit"] = json!({"name": "one-target___greet_user"});
+    script["sample"] = json!({"name": "one-target___haiku", "arguments": {"topic": "the moon"}});
+    for mode in ["legacy", "2026-07-28"] {
+        let log = dir.path().join(format!("{mode}.log"));
+        let mut python = Command::new(support::python());
+        python.arg(fixture("clients/proxy_client.py")).env("MODE", mode);
+        let seen = run_script(&stack, python, &proxy_args(&stack, &log), &script.to_string());
+        let round = &seen["rounds"][0];
+        assert_eq!(round["errors"], json!([]), "{mode}: {round:#}");
+        assert_eq!(round["elicit"], "Hello, Ada!", "{mode}: {round:#}");
+        assert_eq!(round["sample"], "haiku: autumn moon rises", "{mode}: {round:#}");
+        assert_eq!(round["call"], "through the proxy", "{mode}: {round:#}");
     }
 }
 

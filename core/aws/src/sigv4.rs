@@ -715,8 +715,11 @@ mod tests {
             let (client_io, proxy_io) = tokio::io::duplex(1 << 16);
             let (read, write) = tokio::io::split(proxy_io);
             let down = rmcp::transport::async_rw::AsyncRwTransport::new_server(read, write);
-            let bridge =
-                mcpkit_proxy::bridge::Bridge::new(server.url.clone(), signer(secret, REGION, SERVICE), Arc::new(|_: &str| {}));
+            let bridge = mcpkit_proxy::bridge::Bridge::new(
+                server.url.clone(),
+                signer(secret, REGION, SERVICE),
+                Arc::new(|_: &str| {}),
+            );
             let proxy = tokio::spawn(bridge.run(down));
             let client = mcp::client_info(Default::default()).serve(client_io).await;
             match (works, client) {
@@ -724,12 +727,19 @@ mod tests {
                     let r = mcp::call(&client, "add", add_args(2, 40)).await.unwrap();
                     assert_eq!(r.content[0].as_text().map(|t| t.text.as_str()), Some("42"));
                     client.cancel().await.unwrap();
-                    tokio::time::timeout(Duration::from_secs(10), proxy).await.expect("the proxy ends").unwrap();
+                    tokio::time::timeout(Duration::from_secs(10), proxy)
+                        .await
+                        .expect("the proxy ends")
+                        .unwrap();
                     let seen = server.seen();
                     assert!(seen.iter().all(|(_, _, v)| v.is_ok()), "{seen:?}");
-                    let rpcs: Vec<&str> = seen.iter().map(|(_, rpc, _)| rpc.as_str()).filter(|r| !r.is_empty()).collect();
+                    let rpcs: Vec<&str> =
+                        seen.iter().map(|(_, rpc, _)| rpc.as_str()).filter(|r| !r.is_empty()).collect();
                     assert_eq!(rpcs, ["initialize", "notifications/initialized", "tools/call"]);
-                    assert!(seen.iter().any(|(m, _, _)| m == Method::DELETE), "the session is ended: {seen:?}");
+                    assert!(
+                        seen.iter().any(|(m, _, _)| m == Method::DELETE),
+                        "the session is ended: {seen:?}"
+                    );
                 }
                 (false, Err(e)) => {
                     let e = e.to_string();
