@@ -194,6 +194,17 @@ async fn example(c: &rmcp::service::RunningService<rmcp::RoleClient, ()>) -> Res
     Ok(support::mcp::result_json(&r).to_string())
 }
 
+/// Runs `mcpkit args` for the stack (successfully) off the async runtime, which the client
+/// of the proxy keeps running meanwhile.
+async fn in_background(stack: Deployed, args: &'static [&'static str]) -> Deployed {
+    tokio::task::spawn_blocking(move || {
+        stack.run(args).ok();
+        stack
+    })
+    .await
+    .unwrap()
+}
+
 fn supervisor_pid(stack: &Deployed) -> i32 {
     let status: Value =
         serde_json::from_slice(&std::fs::read(stack.local().join("status.json")).unwrap()).unwrap();
@@ -224,31 +235,16 @@ async fn a_running_proxy_outlives_a_gateway_restart_and_a_destroyed_and_redeploy
     assert!(down.contains(&url), "{down}");
 
     // Deployed again (same realms, same port): the same client session goes on.
-    let stack = tokio::task::spawn_blocking(move || {
-        stack.run(&["deploy"]).ok();
-        stack
-    })
-    .await
-    .unwrap();
+    let stack = in_background(stack, &["deploy"]).await;
     assert!(example(&client).await.unwrap().contains("again"));
 
     // Destroyed: an error naming the gateway, not a hang. Deployed again, with new realms (so
     // new issuers and clients: the proxy's token is refused) — the proxy gets a new token
     // from the workspace's provider, and the client goes on.
-    let stack = tokio::task::spawn_blocking(move || {
-        stack.run(&["destroy", "-y"]).ok();
-        stack
-    })
-    .await
-    .unwrap();
+    let stack = in_background(stack, &["destroy", "-y"]).await;
     let gone = example(&client).await.unwrap_err();
     assert!(gone.contains(&url), "{gone}");
-    let stack = tokio::task::spawn_blocking(move || {
-        stack.run(&["deploy"]).ok();
-        stack
-    })
-    .await
-    .unwrap();
+    let stack = in_background(stack, &["deploy"]).await;
     assert!(example(&client).await.unwrap().contains("again"));
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("renewed the gateway token"), "{logged}");
@@ -324,6 +320,8 @@ fn connect_writes_a_proxy_entry_into_client_files_keeping_everything_else() {
     let ws = std::path::absolute(&stack.ws).unwrap();
     assert_eq!(entry["args"], json!(["proxy", "--workspace", ws, "--target", "local"]));
     assert!(!text.contains("Bearer"), "no secret in the file");
+    // The proxy finds the same mcpkit configuration (trusted plugins) as this command did.
+    assert_eq!(entry["env"]["MCPKIT_CONFIG_DIR"], stack.sb.config.path().to_string_lossy().as_ref());
     assert_eq!(std::fs::read_to_string(format!("{}.mcpkit-backup", cursor.display())).unwrap(), original);
     // Again: nothing to change, nothing written.
     connect(&stack, home.path(), &["cursor", "--write"]).ok().stderr_has("already had");
@@ -351,7 +349,8 @@ fn connect_writes_a_proxy_entry_into_client_files_keeping_everything_else() {
     // Claude Code is configured by its own command, printed.
     let code = connect(&stack, home.path(), &["claude-code", "--write"]);
     code.ok();
-    assert!(code.stdout.starts_with("claude mcp add mcpkit-px -- "), "{}", code.stdout);
+    assert!(code.stdout.starts_with("claude mcp add -e MCPKIT_CONFIG_DIR="), "{}", code.stdout);
+    assert!(code.stdout.contains(" mcpkit-px -- "), "{}", code.stdout);
     assert!(code.stdout.contains(" proxy --workspace "), "{}", code.stdout);
 }
 

@@ -362,6 +362,7 @@ async fn connection(ws: &Workspace, aws: &Aws, state: &State, write: bool) -> Re
             access_token: token.access_token.expose().to_string(),
             expires_at: token.expires_at_unix(),
             issued_at: mcpkit_deploy::unix_now(),
+            region: Some(aws.region.clone()),
         };
         mcpkit_workspace::fs::write_secret(
             &credentials_file,

@@ -56,6 +56,9 @@ pub struct CredentialsFile {
     /// so that a reader knows how far into its lifetime the token is.
     #[serde(default)]
     pub issued_at: u64,
+    /// The AWS region the gateway is in (AWS only): one workspace may be deployed to several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// A fresh gateway token, from the gateway leg's auth provider, and where to send it.
@@ -85,6 +88,7 @@ impl std::fmt::Debug for CredentialsFile {
             .field("access_token", &"<redacted>")
             .field("expires_at", &self.expires_at)
             .field("issued_at", &self.issued_at)
+            .field("region", &self.region)
             .finish()
     }
 }
@@ -185,6 +189,7 @@ mod tests {
             access_token: "eyJ.the-token.sig".into(),
             expires_at: 1,
             issued_at: 0,
+            region: None,
         };
         let shown = format!("{c:?}");
         assert!(!shown.contains("the-client-secret") && !shown.contains("the-token"), "{shown}");

@@ -484,6 +484,7 @@ pub fn deploy(ws: &Workspace, opts: &DeployOptions) -> Result<DeployReport> {
         access_token: token.access_token.expose().to_string(),
         expires_at: token.expires_at_unix(),
         issued_at: mcpkit_deploy::unix_now(),
+        region: None,
     };
     mcpkit_workspace::fs::write_secret(
         &credentials_file,

@@ -77,6 +77,8 @@ impl<C: StreamableHttpClient> Bridge<C> {
     }
 
     fn failure(&self, id: RequestId, why: &str) -> ServerJsonRpcMessage {
+        // A gateway's error page can be long: the reason's first line, shortened, is enough.
+        let why: String = why.lines().next().unwrap_or_default().chars().take(300).collect();
         let message = format!("mcpkit proxy: cannot reach the gateway at {}: {why}", self.url);
         ServerJsonRpcMessage::error(ErrorData::new(UNREACHABLE, message, None), Some(id))
     }
@@ -89,8 +91,8 @@ impl<C: StreamableHttpClient> Bridge<C> {
             tokio::select! {
                 m = down.receive() => match m {
                     Some(m) => {
-                        if let Some(failure) = self.forward(m, &failed_tx).await {
-                            let _ = down.send(failure).await;
+                        for answer in self.forward(m, &failed_tx).await {
+                            let _ = down.send(answer).await;
                         }
                     }
                     None => break,
@@ -112,8 +114,8 @@ impl<C: StreamableHttpClient> Bridge<C> {
                     None => {
                         (self.log)(&format!("the connection to the gateway at {} ended", self.url));
                         self.up = None;
-                        for id in std::mem::take(&mut self.pending) {
-                            let _ = down.send(self.failure(id, "the connection ended")).await;
+                        for answer in self.abandon("the connection ended") {
+                            let _ = down.send(answer).await;
                         }
                     }
                 },
@@ -131,34 +133,47 @@ impl<C: StreamableHttpClient> Bridge<C> {
         }
     }
 
+    /// Errors for every request in flight on a connection that is gone.
+    fn abandon(&mut self, why: &str) -> Vec<ServerJsonRpcMessage> {
+        std::mem::take(&mut self.pending).into_iter().map(|id| self.failure(id, why)).collect()
+    }
+
     /// Sends one message of the client to the gateway, opening a connection first if there is
-    /// none. A failure known at once is returned, to be answered to the client.
+    /// none. Answers known at once (failures) are returned, to be passed to the client.
     async fn forward(
         &mut self,
         m: ClientJsonRpcMessage,
         failed: &mpsc::UnboundedSender<(RequestId, String)>,
-    ) -> Option<ServerJsonRpcMessage> {
+    ) -> Vec<ServerJsonRpcMessage> {
         let id = request_id(&m);
+        let mut answers = Vec::new();
+        if let ClientJsonRpcMessage::Notification(n) = &m
+            && let ClientNotification::CancelledNotification(c) = &n.notification
+            && let Some(cancelled) = &c.params.request_id
+        {
+            // rmcp drops a cancelled request's stream: no answer will come, none is owed.
+            self.pending.remove(cancelled);
+        }
         if is_initialize(&m) {
-            // A new session: whatever connection there was belongs to the old one.
+            // A new session: whatever connection there was belongs to the old one. Dropping
+            // the transport cancels its worker, even one still waiting in its own start-up.
             self.session = Session { initialize: Some(m.clone()), initialized: None };
-            if let Some(mut old) = self.up.take() {
-                let _ = old.close().await;
-            }
+            self.up = None;
+            answers.extend(self.abandon("the client started a new session"));
         } else if is_initialized(&m) {
             self.session.initialized = Some(m.clone());
         }
         if self.up.is_none() {
-            match id {
+            if id.is_none() && !is_initialized(&m) {
                 // Answers and notifications for a connection that is gone go nowhere.
-                None if !is_initialized(&m) => return None,
-                _ => {}
+                return answers;
             }
             match self.open(&m).await {
                 Ok(up) => self.up = Some(up),
                 Err(why) => {
                     (self.log)(&format!("cannot reach the gateway at {}: {why}", self.url));
-                    return id.map(|id| self.failure(id, &why));
+                    answers.extend(id.map(|id| self.failure(id, &why)));
+                    return answers;
                 }
             }
         }
@@ -166,7 +181,23 @@ impl<C: StreamableHttpClient> Bridge<C> {
         if let Some(id) = &id {
             self.pending.insert(id.clone());
         }
+        // The lifecycle's two messages go out before anything else (rmcp's start-up takes
+        // the next message after `initialize` for `notifications/initialized`); the send
+        // returns once the gateway has answered the POST's headers. Everything else is sent
+        // concurrently, so a long tool call does not hold up the next request.
+        let lifecycle = is_initialize(&m) || is_initialized(&m);
         let sent = up.send(m);
+        if lifecycle {
+            let why = match tokio::time::timeout(REPLAY_TIMEOUT, sent).await {
+                Ok(Ok(())) => return answers,
+                Ok(Err(e)) => e.to_string(),
+                Err(_) => "no answer".to_string(),
+            };
+            (self.log)(&format!("cannot reach the gateway at {}: {why}", self.url));
+            self.up = None;
+            answers.extend(self.abandon(&why));
+            return answers;
+        }
         let failed = failed.clone();
         tokio::spawn(async move {
             if let Err(e) = sent.await
@@ -175,7 +206,7 @@ impl<C: StreamableHttpClient> Bridge<C> {
                 let _ = failed.send((id, e.to_string()));
             }
         });
-        None
+        answers
     }
 
     /// A new connection to the gateway for `first`. A client that had a session gets it again:

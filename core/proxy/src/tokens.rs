@@ -71,35 +71,55 @@ impl Tokens {
     /// The token to send now: the current one while fresh, else a new one. Concurrent
     /// callers wait for a single renewal.
     pub async fn get(&self) -> Result<Secret, String> {
-        let mut current = self.current.lock().await;
-        if let Some(t) = current.as_ref().filter(|t| t.usable()) {
+        if let Some(t) = self.current.lock().await.as_ref().filter(|t| t.usable()) {
             return Ok(t.token.clone());
         }
-        self.renew(&mut current).await
+        self.renew(None).await
     }
 
     /// The gateway refused `refused`: a new token, unless another request has already
     /// replaced it, in which case that one.
     pub async fn refused(&self, refused: &Secret) -> Result<Secret, String> {
-        let mut current = self.current.lock().await;
-        if let Some(t) = current.as_ref()
-            && t.token.expose() != refused.expose()
-            && t.usable()
-        {
-            return Ok(t.token.clone());
-        }
-        self.renew(&mut current).await
+        self.renew(Some(refused.clone())).await
     }
 
-    async fn renew(&self, current: &mut Option<Fresh>) -> Result<Secret, String> {
-        let fresh = self.source.fetch().await?;
-        self.source.store(&fresh);
-        (self.renewed)(&fresh);
-        let token = fresh.token.clone();
-        *current = Some(fresh);
-        Ok(token)
+    /// Renews on a task of its own, which holds the token's lock throughout: a caller that
+    /// gives up (a cancelled request) neither cancels the renewal nor lets a second one start.
+    async fn renew(&self, refused: Option<Secret>) -> Result<Secret, String> {
+        let this = self.clone();
+        let task = tokio::spawn(async move {
+            let mut current = this.current.lock().await;
+            if let Some(t) = current.as_ref().filter(|t| t.usable()) {
+                match &refused {
+                    // Renewed by someone else while this caller waited.
+                    Some(r) if r.expose() != t.token.expose() => return Ok(t.token.clone()),
+                    None => return Ok(t.token.clone()),
+                    // A token refused moments after it was issued is not a matter of age:
+                    // asking the provider again for every request would only hammer it.
+                    Some(_) if t.issued_at.elapsed().unwrap_or_default() < JUST_ISSUED => {
+                        return Err("the gateway refuses a token issued moments ago".to_string());
+                    }
+                    Some(_) => {}
+                }
+            }
+            let fresh = tokio::time::timeout(FETCH_TIMEOUT, this.source.fetch()).await.map_err(|_| {
+                format!("the auth provider gave no token within {} s", FETCH_TIMEOUT.as_secs())
+            })??;
+            this.source.store(&fresh);
+            (this.renewed)(&fresh);
+            let token = fresh.token.clone();
+            *current = Some(fresh);
+            Ok(token)
+        });
+        task.await.map_err(|e| format!("token renewal: {e}"))?
     }
 }
+
+/// How long a provider may take for a token before the requests waiting for it fail.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A token younger than this that the gateway refuses is not renewed again at once.
+const JUST_ISSUED: Duration = Duration::from_secs(5);
 
 #[cfg(test)]
 mod tests {
@@ -111,16 +131,23 @@ mod tests {
         fetched: AtomicUsize,
         stored: Arc<AtomicUsize>,
         lifetime: Duration,
+        /// How long ago each token was issued.
+        age: Duration,
     }
 
     impl Source for Counting {
         fn fetch(&self) -> futures::future::BoxFuture<'static, Result<Fresh, String>> {
             let n = self.fetched.fetch_add(1, Ordering::SeqCst) + 1;
-            let lifetime = self.lifetime;
+            let (lifetime, age) = (self.lifetime, self.age);
             Box::pin(async move {
                 // Slow enough that concurrent callers overlap.
                 tokio::time::sleep(Duration::from_millis(20)).await;
-                Ok(Fresh::issued_now(Secret::new(format!("t{n}")), lifetime))
+                let now = SystemTime::now();
+                Ok(Fresh {
+                    token: Secret::new(format!("t{n}")),
+                    issued_at: now - age,
+                    expires_at: now + lifetime,
+                })
             })
         }
         fn store(&self, _: &Fresh) {
@@ -129,7 +156,11 @@ mod tests {
     }
 
     fn tokens(lifetime: Duration, cached: Option<Fresh>) -> (Tokens, Arc<Counting>) {
-        let source = Arc::new(Counting { fetched: 0.into(), stored: Arc::default(), lifetime });
+        aged(lifetime, Duration::ZERO, cached)
+    }
+
+    fn aged(lifetime: Duration, age: Duration, cached: Option<Fresh>) -> (Tokens, Arc<Counting>) {
+        let source = Arc::new(Counting { fetched: 0.into(), stored: Arc::default(), lifetime, age });
         (Tokens::new(source.clone(), cached, Arc::new(|_| {})), source)
     }
 
@@ -170,12 +201,29 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_token_is_renewed_once_however_many_requests_saw_it_refused() {
-        let (t, source) = tokens(Duration::from_secs(3600), None);
+        let (t, source) = aged(Duration::from_secs(3600), Duration::from_secs(60), None);
         let first = t.get().await.unwrap();
         let (a, b) = tokio::join!(t.refused(&first), t.refused(&first));
         assert_eq!(source.fetched.load(Ordering::SeqCst), 2);
         assert_eq!(a.unwrap().expose(), "t2");
         assert_eq!(b.unwrap().expose(), "t2");
+    }
+
+    #[tokio::test]
+    async fn a_token_refused_moments_after_it_was_issued_is_not_renewed_again() {
+        let (t, source) = tokens(Duration::from_secs(3600), None);
+        let first = t.get().await.unwrap();
+        assert!(t.refused(&first).await.unwrap_err().contains("moments ago"));
+        assert_eq!(source.fetched.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_renewal_goes_on_when_its_caller_gives_up() {
+        let (t, source) = tokens(Duration::from_secs(3600), None);
+        // The first caller is cancelled while the provider works; the second gets its token.
+        let _ = tokio::time::timeout(Duration::from_millis(5), t.get()).await;
+        assert_eq!(t.get().await.unwrap().expose(), "t1");
+        assert_eq!(source.fetched.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub struct Target<'a> {
     pub name: &'a str,
     /// The entry itself (`{"command": …}` or `{"url": …}`), written as given.
     pub entry: Value,
+    /// The entry holds a secret (a bearer token): a file made for it is made 0600.
+    pub secret: bool,
 }
 
 /// What the merge did to the entry.
@@ -104,7 +106,11 @@ fn create(path: &Path, t: &Target) -> Result<Written> {
     let doc = serde_json::json!({ t.servers_key: { t.name: t.entry } });
     let mut text = serde_json::to_string_pretty(&doc).expect("a JSON value always serializes");
     text.push('\n');
-    crate::fs::write_atomic(path, text.as_bytes())?;
+    if t.secret {
+        crate::fs::write_secret(path, text.as_bytes())?;
+    } else {
+        crate::fs::write_atomic(path, text.as_bytes())?;
+    }
     Ok(Written { path: path.to_path_buf(), backup: None, change: Change::Added })
 }
 
@@ -324,7 +330,7 @@ mod tests {
     }
 
     fn target<'a>(path: &'a Path, name: &'a str, entry: Value) -> Target<'a> {
-        Target { path, servers_key: "mcpServers", name, entry }
+        Target { path, servers_key: "mcpServers", name, entry, secret: false }
     }
 
     /// The file as a value, read by the parser's AST (not the CST the merge edits), with its

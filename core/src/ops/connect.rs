@@ -60,10 +60,17 @@ impl McpClient {
     }
 
     /// The client's own configuration file (None: Claude Code, configured by its command).
-    fn file(self, ws: &Workspace) -> Option<PathBuf> {
-        let home = dirs::home_dir().unwrap_or_default();
-        Some(match self {
-            McpClient::ClaudeCode => return None,
+    fn file(self, ws: &Workspace) -> Result<Option<PathBuf>> {
+        if self == McpClient::ClaudeCode {
+            return Ok(None);
+        }
+        let home = dirs::home_dir().ok_or_else(|| {
+            Error::input(
+                Problem::new("cannot tell your home folder (HOME is not set)").hint("pass --file PATH"),
+            )
+        })?;
+        Ok(Some(match self {
+            McpClient::ClaudeCode => unreachable!("answered above"),
             McpClient::ClaudeDesktop if cfg!(target_os = "macos") => {
                 home.join("Library/Application Support/Claude/claude_desktop_config.json")
             }
@@ -75,7 +82,7 @@ impl McpClient {
             McpClient::Cursor => home.join(".cursor/mcp.json"),
             McpClient::AmazonQ => home.join(".aws/amazonq/mcp.json"),
             McpClient::Kiro => home.join(".kiro/settings/mcp.json"),
-        })
+        }))
     }
 }
 
@@ -120,14 +127,27 @@ fn proxy_args(ws: &Workspace, target: &DeployTarget) -> Vec<String> {
     args.push(absolute(ws.root()).to_string_lossy().into_owned());
     args.extend(["--target".to_string(), target.name().to_string()]);
     if let DeployTarget::Aws(settings) = target {
-        if let Some(r) = &settings.region {
-            args.extend(["--region".to_string(), r.clone()]);
+        // A client started from a desktop does not see the shell's AWS_PROFILE/AWS_REGION:
+        // what this command was run with goes into the entry (mcpkit.toml's are read anyway).
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let region =
+            settings.region.clone().or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION"));
+        if let Some(r) = region {
+            args.extend(["--region".to_string(), r]);
         }
-        if let Some(p) = &settings.profile {
-            args.extend(["--profile".to_string(), p.clone()]);
+        if let Some(p) = settings.profile.clone().or_else(|| env("AWS_PROFILE")) {
+            args.extend(["--profile".to_string(), p]);
         }
     }
     args
+}
+
+/// The environment the proxy needs from this one: mcpkit's own configuration folder (trusted
+/// plugins, the user's plugins) when it is not the default.
+fn proxy_env() -> Option<Value> {
+    let dir = std::env::var_os("MCPKIT_CONFIG_DIR").filter(|d| !d.is_empty())?;
+    let dir = absolute(Path::new(&dir));
+    Some(json!({ "MCPKIT_CONFIG_DIR": dir.to_string_lossy() }))
 }
 
 /// What the client's file holds for the server: the entry to merge.
@@ -135,10 +155,14 @@ fn entry(client: McpClient, ws: &Workspace, target: &DeployTarget, o: &ConnectOp
     if !o.static_token {
         let command = absolute(&o.exe).to_string_lossy().into_owned();
         let args = proxy_args(ws, target);
-        return Ok(match client {
+        let mut entry = match client {
             McpClient::Vscode => json!({ "type": "stdio", "command": command, "args": args }),
             _ => json!({ "command": command, "args": args }),
-        });
+        };
+        if let Some(env) = proxy_env() {
+            entry["env"] = env;
+        }
+        return Ok(entry);
     }
     if iam_gateway(ws, target).is_some() {
         return Err(Error::input(
@@ -180,15 +204,29 @@ fn claude_code(name: &str, entry: &Value) -> String {
         Some(url) => {
             let bearer = entry["headers"]["Authorization"].as_str().unwrap_or_default();
             format!(
-                "claude mcp add --transport http {name} {url} --header {}",
+                "claude mcp add --transport http {} {} --header {}",
+                shell_word(name),
+                shell_word(url),
                 shell_word(&format!("Authorization: {bearer}"))
             )
         }
-        None => format!(
-            "claude mcp add {name} -- {} {}",
-            shell_word(entry["command"].as_str().unwrap_or_default()),
-            words(&entry["args"]).join(" ")
-        ),
+        None => {
+            let env: Vec<String> = entry["env"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    format!(" -e {}", shell_word(&format!("{k}={}", v.as_str().unwrap_or_default())))
+                })
+                .collect();
+            format!(
+                "claude mcp add{} {} -- {} {}",
+                env.concat(),
+                shell_word(name),
+                shell_word(entry["command"].as_str().unwrap_or_default()),
+                words(&entry["args"]).join(" ")
+            )
+        }
     }
 }
 
@@ -214,6 +252,11 @@ pub fn connect(
             .to_string()
     };
     if client == McpClient::ClaudeCode {
+        let note = if o.write || o.file.is_some() {
+            format!("Claude Code keeps its servers itself: run the command (nothing was written); {note}")
+        } else {
+            note
+        };
         return Ok(ClientConfig {
             client: client.title(),
             location: "a shell".to_string(),
@@ -222,7 +265,10 @@ pub fn connect(
             written: None,
         });
     }
-    let file = o.file.clone().or_else(|| client.file(ws)).expect("every other client has a file");
+    let file = match &o.file {
+        Some(f) => f.clone(),
+        None => client.file(ws)?.expect("every client but Claude Code has a file"),
+    };
     let doc = json!({ client.servers_key(): { name.as_str(): entry.clone() } });
     let written = if o.write {
         Some(client_file::merge(&client_file::Target {
@@ -230,6 +276,7 @@ pub fn connect(
             servers_key: client.servers_key(),
             name: &name,
             entry,
+            secret: o.static_token,
         })?)
     } else {
         None

@@ -29,22 +29,27 @@ pub fn proxy(ws: &Workspace, target: &DeployTarget, log: Log) -> Result<()> {
             let (url, aws) = crate::aws::commands::gateway_url(ws, settings).await?;
             let http = crate::aws::sigv4::SigV4Client::agentcore(&aws)?;
             log(&format!("proxying to {url} (SigV4, {})", aws.region));
-            mcpkit_proxy::serve_stdio(url, http, log).await;
-            Ok(())
+            mcpkit_proxy::serve_stdio(url, http, log).await.map_err(stdio_error)
         });
     }
     let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
     let file = LocalPaths::new(ws.root()).credentials(target.name(), &gateway);
     let recorded = read_file(&file);
-    let url = match (target, recorded.as_ref().and_then(|r| r.get("gateway_url")?.as_str())) {
-        (DeployTarget::Local, _) => crate::local::gateway_url(ws)?,
-        (DeployTarget::Aws(_), Some(url)) => url.to_string(),
-        (DeployTarget::Aws(settings), None) => {
-            crate::local::runtime()?.block_on(crate::aws::commands::gateway_url(ws, settings))?.0
-        }
+    let url = match target {
+        DeployTarget::Local => crate::local::gateway_url(ws)?,
+        DeployTarget::Aws(settings) => match recorded.as_ref().and_then(|r| file_url_in(r, ws, settings)) {
+            Some(url) => url,
+            None => crate::local::runtime()?.block_on(crate::aws::commands::gateway_url(ws, settings))?.0,
+        },
     };
     let cached = recorded.as_ref().and_then(|r| cached_token(r, &url));
-    let source = Arc::new(Provider { ws: ws.clone(), target: target.clone(), file, log: log.clone() });
+    let source = Arc::new(Provider {
+        ws: ws.clone(),
+        target: target.clone(),
+        file,
+        url: url.clone(),
+        log: log.clone(),
+    });
     let on_renewal = log.clone();
     let renewed: Arc<dyn Fn(&Fresh) + Send + Sync> = Arc::new(move |f: &Fresh| {
         let left = f.expires_at.duration_since(SystemTime::now()).unwrap_or_default();
@@ -53,8 +58,29 @@ pub fn proxy(ws: &Workspace, target: &DeployTarget, log: Log) -> Result<()> {
     let tokens = Tokens::new(source, cached, renewed);
     let http = Bearer { inner: mcpkit_deploy::net::for_url(&url)?, tokens };
     log(&format!("proxying to {url}"));
-    crate::local::runtime()?.block_on(mcpkit_proxy::serve_stdio(url, http, log));
-    Ok(())
+    crate::local::runtime()?.block_on(mcpkit_proxy::serve_stdio(url, http, log)).map_err(stdio_error)
+}
+
+fn stdio_error(e: std::io::Error) -> Error {
+    Error::world(format!("cannot take over stdin and stdout: {e}"))
+}
+
+/// The gateway URL of an AWS credentials file, if the file is for the region this proxy is
+/// for as far as that is known without the SDK (flag, mcpkit.toml, environment): a file holds
+/// the last region deployed to, and a proxy for another must not talk to that one's gateway.
+fn file_url_in(
+    file: &serde_json::Value,
+    ws: &Workspace,
+    settings: &crate::aws::sdk::Settings,
+) -> Option<String> {
+    let region = settings
+        .region
+        .clone()
+        .or_else(|| ws.manifest().targets.aws.region.clone())
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())?;
+    (file.get("region")?.as_str()? == region)
+        .then(|| file.get("gateway_url")?.as_str().map(str::to_string))?
 }
 
 /// The credentials file as JSON, if there is one that parses.
@@ -83,6 +109,8 @@ struct Provider {
     ws: Workspace,
     target: DeployTarget,
     file: PathBuf,
+    /// The gateway this proxy forwards to.
+    url: String,
     log: Log,
 }
 
@@ -91,13 +119,24 @@ impl Source for Provider {
         // Providers block (a plugin's `token`, an SDK call on a runtime of its own): on a
         // thread of their own, never on the proxy's runtime.
         let (ws, target) = (self.ws.clone(), self.target.clone());
+        let (url, log) = (self.url.clone(), self.log.clone());
         let (tx, rx) = tokio::sync::oneshot::channel();
         std::thread::spawn(move || {
             let _ = tx.send(gateway_token(&ws, &target));
         });
         Box::pin(async move {
             match rx.await {
-                Ok(Ok(t)) => Ok(Fresh::issued_now(t.token, t.lifetime)),
+                Ok(Ok(t)) => {
+                    if t.url != url {
+                        // Deployed again elsewhere (a new port, a new gateway id): this
+                        // proxy's client must be started again to follow it.
+                        log(&format!(
+                            "the gateway is now at {}; restart the MCP client's server to use it",
+                            t.url
+                        ));
+                    }
+                    Ok(Fresh::issued_now(t.token, t.lifetime))
+                }
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(_) => Err("the auth provider stopped without an answer".to_string()),
             }
