@@ -29,7 +29,8 @@ fn aws_proxy_env() -> std::path::PathBuf {
     let exe = dir.join("bin/mcp-proxy-for-aws");
     if !exe.exists() {
         let uv = support::python_env().join("bin/uv");
-        let ok = Command::new(&uv).arg("venv").arg(&dir).arg("--python").arg(support::python()).status().unwrap();
+        let ok =
+            Command::new(&uv).arg("venv").arg(&dir).arg("--python").arg(support::python()).status().unwrap();
         assert!(ok.success(), "uv venv");
         let ok = Command::new(&uv)
             .args(["pip", "install", "--python"])
@@ -144,8 +145,12 @@ fn main() {
     // auth (`--skip-auth`), which is less work than the job the other two do.
     let aws_proxy = aws_proxy_env();
     let (_server, port) = support::start_server(&ws.join("servers/px/server.py"));
-    let aws_args: Vec<String> =
-        vec![format!("http://127.0.0.1:{port}/mcp"), "--skip-auth".into(), "--region".into(), "us-east-1".into()];
+    let aws_args: Vec<String> = vec![
+        format!("http://127.0.0.1:{port}/mcp"),
+        "--skip-auth".into(),
+        "--region".into(),
+        "us-east-1".into(),
+    ];
     let mut aws = Vec::new();
     let mut aws_hwm = 0;
     for _ in 0..AWS_PROXY_STARTS {
@@ -157,7 +162,11 @@ fn main() {
     }
     println!("start to first initialize answer (p50 / p90 ms):");
     println!("  mcpkit proxy        {:8.1} {:8.1}   ({STARTS} runs)", pct(ours.clone(), 0.5), pct(ours, 0.9));
-    println!("  npx mcp-remote      {:8.1} {:8.1}   ({STARTS} runs)", pct(theirs.clone(), 0.5), pct(theirs, 0.9));
+    println!(
+        "  npx mcp-remote      {:8.1} {:8.1}   ({STARTS} runs)",
+        pct(theirs.clone(), 0.5),
+        pct(theirs, 0.9)
+    );
     println!(
         "  mcp-proxy-for-aws   {:8.1} {:8.1}   ({AWS_PROXY_STARTS} runs, its venv's entry point, to the server without auth; VmHWM {:.1} MiB)",
         pct(aws.clone(), 0.5),
@@ -172,8 +181,9 @@ fn main() {
         // The baseline is the proxy's own upstream: rmcp's client on mcpkit's loopback HTTP
         // client, so the difference is the stdio hop and the proxy, nothing else.
         let secret = mcpkit_core::secret::Secret::new(token.clone());
-        let direct =
-            mcpkit_core::mcp::connect(&url, Some(&secret), mcpkit_core::mcp::Lifecycle::Legacy).await.unwrap();
+        let direct = mcpkit_core::mcp::connect(&url, Some(&secret), mcpkit_core::mcp::Lifecycle::Legacy)
+            .await
+            .unwrap();
         let env = [("MCPKIT_CONFIG_DIR", config.to_string_lossy().into_owned())];
         let (proxy, proxy_pid) = stdio_client(bin.to_str().unwrap(), &proxy_args, &env).await;
         let npx_env = [("PATH", std::env::var("PATH").unwrap_or_default())];

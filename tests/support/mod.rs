@@ -165,35 +165,43 @@ pub fn python_env() -> &'static Path {
     ENV.get_or_init(|| {
         let requirements =
             format!("{}\npytest\nuv\nmoto[server]==5.2.5\nboto3\n", mcpkit_core::MCP_REQUIREMENT);
-        let hash = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(requirements.as_bytes()))[..12].to_string()
-        };
-        let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-        let dest = base.join(format!("pyenv-{hash}"));
-        if dest.join("ready").exists() {
-            return dest;
-        }
-        let staging = tempfile::Builder::new().prefix("pyenv-build-").tempdir_in(&base).unwrap();
-        let venv = staging.path();
-        let status =
-            Command::new("python3").args(["-m", "venv"]).arg(venv).status().expect("python3 is needed");
-        assert!(status.success(), "python3 -m venv failed");
-        std::fs::write(venv.join("requirements.txt"), &requirements).unwrap();
-        let status = Command::new(venv.join("bin/python"))
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-            .arg(venv.join("requirements.txt"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "pip install of the test requirements failed");
-        std::fs::write(venv.join("ready"), "").unwrap();
-        let kept = staging.keep();
-        if std::fs::rename(&kept, &dest).is_err() {
-            // Another test binary won the race; use its venv.
-            let _ = std::fs::remove_dir_all(&kept);
-        }
-        dest
+        cached_dir(&format!("pyenv-{}", short_hash(requirements.as_bytes())), |venv| {
+            let status =
+                Command::new("python3").args(["-m", "venv"]).arg(venv).status().expect("python3 is needed");
+            assert!(status.success(), "python3 -m venv failed");
+            std::fs::write(venv.join("requirements.txt"), &requirements).unwrap();
+            let status = Command::new(venv.join("bin/python"))
+                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(venv.join("requirements.txt"))
+                .status()
+                .unwrap();
+            assert!(status.success(), "pip install of the test requirements failed");
+        })
     })
+}
+
+/// The first 12 hex digits of the SHA-256 of `bytes`: a cache key.
+pub fn short_hash(bytes: &[u8]) -> String {
+    sha256_hex(bytes)[..12].to_string()
+}
+
+/// A folder made once by `build` and cached in Cargo's target folder as `name`: built in a
+/// temporary folder and renamed into place when complete, so concurrent test binaries never
+/// see half of one (the loser of a race uses the winner's).
+pub fn cached_dir(name: &str, build: impl FnOnce(&Path)) -> PathBuf {
+    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let dest = base.join(name);
+    if dest.join("ready").exists() {
+        return dest;
+    }
+    let staging = tempfile::Builder::new().prefix(&format!("{name}-build-")).tempdir_in(&base).unwrap();
+    build(staging.path());
+    std::fs::write(staging.path().join("ready"), "").unwrap();
+    let kept = staging.keep();
+    if std::fs::rename(&kept, &dest).is_err() {
+        let _ = std::fs::remove_dir_all(&kept);
+    }
+    dest
 }
 
 /// The Python interpreter of [`python_env`]. (A renamed venv still works when run as

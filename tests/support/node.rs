@@ -18,32 +18,16 @@ pub fn node_env() -> &'static Path {
 
 /// A folder with the npm package `spec` (and its dependencies) installed, cached by the spec.
 pub fn install(spec: &str) -> PathBuf {
-    let hash = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(spec.as_bytes()))[..12].to_string()
-    };
-    let base = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let dest = base.join(format!("node-{hash}"));
-    if dest.join("ready").exists() {
-        return dest;
-    }
-    let staging = tempfile::Builder::new().prefix("node-build-").tempdir_in(&base).unwrap();
-    let dir = staging.path();
-    let status = Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
-        .arg(dir)
-        .arg(spec)
-        .current_dir(dir)
-        .status()
-        .expect("npm is needed");
-    assert!(status.success(), "npm install of {spec} failed");
-    std::fs::write(dir.join("ready"), "").unwrap();
-    let kept = staging.keep();
-    if std::fs::rename(&kept, &dest).is_err() {
-        // Another test binary won the race; use its folder.
-        let _ = std::fs::remove_dir_all(&kept);
-    }
-    dest
+    super::cached_dir(&format!("node-{}", super::short_hash(spec.as_bytes())), |dir| {
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(dir)
+            .arg(spec)
+            .current_dir(dir)
+            .status()
+            .expect("npm is needed");
+        assert!(status.success(), "npm install of {spec} failed");
+    })
 }
 
 /// `node <script>` with the SDK of [`node_env`] importable.
@@ -57,10 +41,7 @@ pub fn install(spec: &str) -> PathBuf {
 pub fn node_client(script: &Path) -> Command {
     let env = node_env();
     let bytes = std::fs::read(script).unwrap_or_else(|e| panic!("read {}: {e}", script.display()));
-    let hash = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&bytes))[..12].to_string()
-    };
+    let hash = super::short_hash(&bytes);
     let stem = script.file_stem().and_then(|s| s.to_str()).unwrap_or("client");
     let ext = script.extension().and_then(|s| s.to_str()).unwrap_or("mjs");
     let placed = env.join(format!("{stem}-{hash}.{ext}"));
