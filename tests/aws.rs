@@ -1269,3 +1269,27 @@ fn token_lifetime_s_sets_the_gateway_clients_token_validity() {
         assert!(recorded.abs_diff(lifetime) <= 2, "{file}");
     }
 }
+
+/// A gateway whose name holds Cognito's reserved words only once another is taken out
+/// (`cogawsnito`): the derived domain prefix holds none, and Cognito takes it.
+#[test]
+fn a_domain_prefix_never_holds_a_reserved_word() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, false);
+    let toml = sb.path().join("shop/mcpkit.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, text.replacen("name = \"shop\"\n", "name = \"cogawsnito\"\n", 2)).unwrap();
+    let r = mcpkit(&sb, &moto, &["deploy", "--target", "aws"]);
+    r.ok();
+    let domains: Vec<String> = moto.inventory()["cognito"]["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["domain"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(!domains.is_empty());
+    for d in &domains {
+        assert!(!["aws", "amazon", "cognito"].iter().any(|w| d.contains(w)), "{d}");
+    }
+}

@@ -986,9 +986,25 @@ def _check_token_validity(call):
     return _aws_json_error(400, "InvalidParameterException", "Invalid range for token validity.")
 
 
+_RESERVED_IN_DOMAINS = ("aws", "amazon", "cognito")
+
+
+def _check_domain_words(call):
+    """Cognito's refusal of a domain prefix holding a reserved word anywhere in it (not in the
+    API reference; AWS's answer as users met it: aws-amplify/amplify-cli#3854, an environment
+    named `newcognito`; aws-solutions/content-analysis-on-aws#8). moto takes any prefix."""
+    if call.service != "cognito-idp" or call.op != "CreateUserPoolDomain":
+        return None
+    domain = str((call.json_body() or {}).get("Domain", "")).lower()
+    word = next((w for w in _RESERVED_IN_DOMAINS if w in domain), None)
+    if word is None:
+        return None
+    return _aws_json_error(400, "InvalidParameterException", f"Domain cannot contain reserved word: {word}")
+
+
 def _rules_before(call):
     """AWS's refusal of `call`, or None. Expects _LOCK to be held."""
-    out_of_range = _check_ranges(call) or _check_token_validity(call)
+    out_of_range = _check_ranges(call) or _check_token_validity(call) or _check_domain_words(call)
     if out_of_range:
         return out_of_range
     policy = FAULTS.settings["caller_policy"].get(call.access_key)

@@ -208,7 +208,9 @@ pub fn server(gateway: &str, server: &str) -> ServerNames {
 /// reserves removed, and a random suffix (kept in the deploy state) for global uniqueness.
 pub fn cognito_domain(name: &str, suffix: &str) -> String {
     let mut base = name.to_lowercase();
-    for reserved in ["cognito", "amazon", "aws"] {
+    // Until none is left: taking one out can join the letters around it into another
+    // ("cogawsnito" is "cognito" once "aws" is gone), and Cognito refuses any prefix holding one.
+    while let Some(reserved) = ["cognito", "amazon", "aws"].into_iter().find(|r| base.contains(r)) {
         base = base.replace(reserved, "");
     }
     let base: String = base.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
@@ -453,6 +455,11 @@ mod tests {
         assert_eq!(d.len(), 63);
         assert!(COGNITO_DOMAIN.check(&d).is_ok());
         assert_eq!(cognito_domain("aws", "abcd1234"), "mcpkit-abcd1234");
+        // A reserved word the removal of another one makes.
+        for name in ["cogawsnito", "amawszon", "aamazonws"] {
+            let d = cognito_domain(name, "abcd1234");
+            assert!(!["cognito", "amazon", "aws"].iter().any(|r| d.contains(r)), "{name}: {d}");
+        }
     }
 
     #[test]
