@@ -112,6 +112,22 @@ pub struct ClientConfig {
     pub written: Option<Written>,
 }
 
+/// The path to put in a client's configuration for this binary: the `mcpkit` on `path_var`
+/// (PATH) when it is this very file, since `current_exe` resolves links and would give a
+/// package manager's versioned path (Homebrew's Cellar, the Nix store) that an upgrade
+/// removes; else the binary's own absolute path.
+pub fn stable_exe(exe: &Path, path_var: Option<&std::ffi::OsStr>) -> PathBuf {
+    let real = exe.canonicalize().ok();
+    let on_path = path_var
+        .map(std::env::split_paths)
+        .into_iter()
+        .flatten()
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join("mcpkit"))
+        .find(|candidate| real.is_some() && candidate.canonicalize().ok() == real);
+    on_path.unwrap_or_else(|| absolute(exe))
+}
+
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
@@ -153,7 +169,7 @@ fn proxy_env() -> Option<Value> {
 /// What the client's file holds for the server: the entry to merge.
 fn entry(client: McpClient, ws: &Workspace, target: &DeployTarget, o: &ConnectOptions) -> Result<Value> {
     if !o.static_token {
-        let command = absolute(&o.exe).to_string_lossy().into_owned();
+        let command = stable_exe(&o.exe, std::env::var_os("PATH").as_deref()).to_string_lossy().into_owned();
         let args = proxy_args(ws, target);
         let mut entry = match client {
             McpClient::Vscode => json!({ "type": "stdio", "command": command, "args": args }),
@@ -288,4 +304,30 @@ pub fn connect(
         note,
         written,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configured_binary_is_the_one_on_path_when_that_links_to_this_one() {
+        let d = tempfile::tempdir().unwrap();
+        let cellar = d.path().join("Cellar/mcpkit/0.1.0/bin");
+        std::fs::create_dir_all(&cellar).unwrap();
+        let real = cellar.join("mcpkit");
+        std::fs::write(&real, "").unwrap();
+        let bin = d.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(&real, bin.join("mcpkit")).unwrap();
+        let path = std::env::join_paths([d.path().join("elsewhere"), bin.clone()]).unwrap();
+        assert_eq!(stable_exe(&real, Some(&path)), bin.join("mcpkit"));
+        // Another mcpkit on PATH is not this one: the binary's own path.
+        let other = d.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join("mcpkit"), "").unwrap();
+        let path = std::env::join_paths([other]).unwrap();
+        assert_eq!(stable_exe(&real, Some(&path)), real);
+        assert_eq!(stable_exe(&real, None), real);
+    }
 }
