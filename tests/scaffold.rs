@@ -475,3 +475,56 @@ fn a_description_with_triple_quotes_stays_in_the_docstring() {
         assert!(!dir.join("pwned").exists(), "{t}: the description ran as Python");
     }
 }
+
+/// `[environments.<name>]` overlays are checked when they enter the project: the name, every
+/// name the environment derives, the servers it names, and its keys (an unknown one is an
+/// error with its line, as anywhere in mcpkit.toml).
+#[test]
+fn environments_are_validated_with_file_line_and_field() {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "px", "-t", "blank"]).ok();
+    let toml = sb.path().join("px/mcpkit.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    let with = |extra: &str| std::fs::write(&toml, format!("{text}\n{extra}")).unwrap();
+    let line_of = |needle: &str| {
+        let all = std::fs::read_to_string(&toml).unwrap();
+        all.lines().position(|l| l.contains(needle)).unwrap() + 1
+    };
+
+    with(
+        "[environments.prod.targets.aws]\nregion = \"eu-west-1\"\ntoken_lifetime_s = 900\n\n[environments.prod.servers.px]\nenv = { LOG_LEVEL = \"DEBUG\" }\n",
+    );
+    sb.run("px", &["validate"]).ok();
+
+    with("[environments.Prod]\n");
+    let r = sb.run("px", &["validate"]);
+    r.input_error()
+        .stderr_has("environment name `Prod`")
+        .stderr_has(&format!("mcpkit.toml:{}", line_of("[environments.Prod]")));
+
+    with("[environments.newcognito]\n");
+    sb.run("px", &["validate"]).input_error().stderr_has("Cognito refuses");
+
+    with("[environments.dev.servers.nope]\nenv = {}\n");
+    sb.run("px", &["validate"]).input_error().stderr_has("no server `nope`");
+
+    with("[environments.dev.targets.aws]\nregoin = \"eu-west-1\"\n");
+    sb.run("px", &["validate"])
+        .input_error()
+        .stderr_has("regoin")
+        .stderr_has(&format!("mcpkit.toml:{}", line_of("regoin")));
+
+    with("[environments.dev.targets.aws]\ntoken_lifetime_s = 60\n");
+    sb.run("px", &["validate"]).input_error().stderr_has("environments.dev.targets.aws.token_lifetime_s");
+
+    // A server name that fits alone but not with an environment's part.
+    let long = "s".repeat(40);
+    std::fs::write(&toml, &text).unwrap();
+    sb.run("px", &["add-server", &long, "-t", "blank"]).ok();
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(&toml, format!("{text}\n[environments.staging]\n")).unwrap();
+    sb.run("px", &["validate"])
+        .input_error()
+        .stderr_has("in environment `staging`")
+        .stderr_has("AgentCore runtime name");
+}

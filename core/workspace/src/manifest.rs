@@ -27,6 +27,44 @@ pub struct Manifest {
     pub targets: Targets,
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginEntry>,
+    /// `[environments.<name>]`: the same workspace deployed under another name beside the
+    /// first (dev, staging, prod), each an overlay on what is above.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub environments: BTreeMap<String, Environment>,
+}
+
+/// One environment's overlay. Only what it names changes; the environment's name goes into
+/// every physical name (`names::gateway_in`, `names::server_in`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    #[serde(default, skip_serializing_if = "EnvironmentTargets::is_empty")]
+    pub targets: EnvironmentTargets,
+    /// Per server: environment variables added to (or replacing) the server's own `env`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub servers: BTreeMap<String, EnvironmentServer>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentTargets {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<AwsTarget>,
+}
+
+impl EnvironmentTargets {
+    fn is_empty(&self) -> bool {
+        self.local.is_none() && self.aws.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentServer {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -129,6 +167,11 @@ pub struct AwsTarget {
     /// hour).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_lifetime_s: Option<u64>,
+}
+
+/// A key path made of two.
+fn path<'a>(a: &[&'a str], b: &[&'a str]) -> Vec<&'a str> {
+    [a, b].concat()
 }
 
 /// The access-token validity Cognito accepts, in seconds: five minutes to one day
@@ -287,29 +330,69 @@ impl Workspace {
             }
             out.extend(check_server_files(self, name, server));
         }
-        out.extend(self.check_token_lifetimes());
+        out.extend(self.check_token_lifetimes(&["targets"], &m.targets.local, &m.targets.aws));
+        out.extend(self.check_environments());
+        out
+    }
+
+    /// Each environment: its name, every name it derives (a long server name may fit alone
+    /// and not with an environment's part), the servers it names, its targets' settings.
+    fn check_environments(&self) -> Vec<Problem> {
+        let m = &self.manifest;
+        let mut out = Vec::new();
+        for (env, overlay) in &m.environments {
+            let base = ["environments", env.as_str()];
+            let at = |rest: &[&'static str]| -> Vec<&str> { path(&base, rest) };
+            let own = names::check_environment(env);
+            out.extend(own.iter().map(|e| {
+                self.problem_at(&at(&[]), e.clone())
+                    .hint("lower-case letters and digits, starting with a letter: dev, staging, prod")
+            }));
+            if !own.is_empty() {
+                continue;
+            }
+            for e in names::check_gateway_in(&m.gateway.name, Some(env)) {
+                out.push(self.problem_at(&at(&[]), format!("in environment `{env}`: {e}")));
+            }
+            for name in m.servers.keys() {
+                for e in names::check_server_in(&m.gateway.name, name, Some(env)) {
+                    out.push(self.problem_at(&at(&[]), format!("in environment `{env}`: {e}")));
+                }
+            }
+            for name in overlay.servers.keys().filter(|s| !m.servers.contains_key(*s)) {
+                out.push(
+                    self.problem_at(
+                        &path(&base, &["servers", name]),
+                        format!("no server `{name}` in this workspace"),
+                    )
+                    .hint("an environment overlays the servers of [servers]; it cannot add one"),
+                );
+            }
+            let (local, aws) = (
+                overlay.targets.local.clone().unwrap_or_default(),
+                overlay.targets.aws.clone().unwrap_or_default(),
+            );
+            out.extend(self.check_token_lifetimes(&at(&["targets"]), &local, &aws));
+        }
         out
     }
 
     /// `token_lifetime_s` of each target, in the range its issuer takes.
-    fn check_token_lifetimes(&self) -> Vec<Problem> {
-        let t = &self.manifest.targets;
+    fn check_token_lifetimes(&self, at: &[&str], local: &LocalTarget, aws: &AwsTarget) -> Vec<Problem> {
+        let key = |target: &'static str| -> Vec<&str> { path(at, &[target, "token_lifetime_s"]) };
         let mut out = Vec::new();
-        if t.local.token_lifetime_s == Some(0) {
+        if local.token_lifetime_s == Some(0) {
             out.push(
-                self.problem_at(
-                    &["targets", "local", "token_lifetime_s"],
-                    "token_lifetime_s must be at least 1",
-                )
-                .hint("seconds the local issuer's tokens are valid; 3600 is the default"),
+                self.problem_at(&key("local"), "token_lifetime_s must be at least 1")
+                    .hint("seconds the local issuer's tokens are valid; 3600 is the default"),
             );
         }
-        if let Some(s) = t.aws.token_lifetime_s
+        if let Some(s) = aws.token_lifetime_s
             && !COGNITO_TOKEN_LIFETIME_S.contains(&s)
         {
             out.push(
                 self.problem_at(
-                    &["targets", "aws", "token_lifetime_s"],
+                    &key("aws"),
                     format!(
                         "token_lifetime_s {s} is out of range: Cognito takes {} to {} seconds",
                         COGNITO_TOKEN_LIFETIME_S.start(),

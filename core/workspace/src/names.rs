@@ -204,13 +204,63 @@ pub fn server(gateway: &str, server: &str) -> ServerNames {
     }
 }
 
+/// An environment's name, the part every physical name of that environment carries: it goes
+/// into runtime names (which allow no `-`), gateway names (no `_`), Cognito domain prefixes and
+/// ECR repositories (lower case only), so it is lower-case letters and digits, and short enough
+/// to leave the names it joins room (docs/research/environment-names.md).
+pub const ENVIRONMENT: Rule = Rule {
+    what: "environment name",
+    pattern: "[a-z][a-z0-9]{0,9}",
+    min: 1,
+    max: 10,
+    source: "mcpkit: valid inside every AWS name it joins",
+};
+
+/// Words Cognito refuses anywhere in a domain prefix (not in the API reference; AWS's answer
+/// as users met it, aws-amplify/amplify-cli#3854: an environment named `newcognito`).
+pub const COGNITO_RESERVED: [&str; 3] = ["cognito", "amazon", "aws"];
+
+/// Every problem with an environment's own name.
+pub fn check_environment(name: &str) -> Vec<String> {
+    let mut out: Vec<String> = ENVIRONMENT.check(name).err().into_iter().collect();
+    if let Some(w) = COGNITO_RESERVED.iter().find(|w| name.contains(*w)) {
+        out.push(format!(
+            "environment name `{name}` contains `{w}`, which Cognito refuses in a domain prefix (aws-amplify/amplify-cli#3854)"
+        ));
+    }
+    out
+}
+
+/// The gateway's names in environment `env` (none: the workspace's own names, as ever): the
+/// gateway is `{gateway}-{env}`, and everything derived from the gateway follows.
+pub fn gateway_in(gateway_name: &str, env: Option<&str>) -> GatewayNames {
+    match env {
+        Some(e) => gateway(&format!("{gateway_name}-{e}")),
+        None => gateway(gateway_name),
+    }
+}
+
+/// A server's names in environment `env`. The runtime is `{runtime}__{env}`: a server name
+/// (single hyphens) never makes `__`, so no server of the workspace's own can take an
+/// environment's runtime name. Names scoped to something already of the environment (the
+/// target, in its gateway; the resource server and client, in their pool) stay as they are,
+/// so tool names (`{target}___{tool}`) are the same in every environment.
+pub fn server_in(gateway_name: &str, server_name: &str, env: Option<&str>) -> ServerNames {
+    let Some(e) = env else { return server(gateway_name, server_name) };
+    let mut n = server(&format!("{gateway_name}-{e}"), server_name);
+    n.runtime = format!("{}__{e}", n.runtime);
+    n.pool = format!("{server_name}-{e}-pool");
+    n.identity = format!("{server_name}-{e}-identity");
+    n
+}
+
 /// The Cognito domain prefix for an identity realm: the lower-cased name, words Cognito
 /// reserves removed, and a random suffix (kept in the deploy state) for global uniqueness.
 pub fn cognito_domain(name: &str, suffix: &str) -> String {
     let mut base = name.to_lowercase();
     // Until none is left: taking one out can join the letters around it into another
     // ("cogawsnito" is "cognito" once "aws" is gone), and Cognito refuses any prefix holding one.
-    while let Some(reserved) = ["cognito", "amazon", "aws"].into_iter().find(|r| base.contains(r)) {
+    while let Some(reserved) = COGNITO_RESERVED.into_iter().find(|r| base.contains(r)) {
         base = base.replace(reserved, "");
     }
     let base: String = base.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
@@ -354,19 +404,24 @@ pub fn check_slug(kind: &str, name: &str) -> Result<(), String> {
 
 /// Every problem with a gateway name and the names derived from it.
 pub fn check_gateway(gateway_name: &str) -> Vec<String> {
+    check_gateway_in(gateway_name, None)
+}
+
+/// [`check_gateway`], for the names the gateway has in environment `env`.
+pub fn check_gateway_in(gateway_name: &str, env: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
     if let Err(e) = check_slug("gateway", gateway_name) {
         out.push(e);
         return out;
     }
-    let n = gateway(gateway_name);
+    let n = gateway_in(gateway_name, env);
     let checks: [(&Rule, &str); 6] = [
         (&GATEWAY, &n.gateway),
         (&IAM_ROLE, &n.role),
         (&USER_POOL, &n.pool),
         (&RESOURCE_SERVER, &n.resource_server),
         (&USER_POOL_CLIENT, &n.client),
-        (&COGNITO_DOMAIN, &cognito_domain(gateway_name, &"x".repeat(DOMAIN_SUFFIX_LEN))),
+        (&COGNITO_DOMAIN, &cognito_domain(&n.gateway, &"x".repeat(DOMAIN_SUFFIX_LEN))),
     ];
     out.extend(checks.iter().filter_map(|(rule, name)| rule.check(name).err()));
     out
@@ -374,12 +429,17 @@ pub fn check_gateway(gateway_name: &str) -> Vec<String> {
 
 /// Every problem with a server name and the names derived from it.
 pub fn check_server(gateway_name: &str, server_name: &str) -> Vec<String> {
+    check_server_in(gateway_name, server_name, None)
+}
+
+/// [`check_server`], for the names the server has in environment `env`.
+pub fn check_server_in(gateway_name: &str, server_name: &str, env: Option<&str>) -> Vec<String> {
     let mut out = Vec::new();
     if let Err(e) = check_slug("server", server_name) {
         out.push(e);
         return out;
     }
-    let n = server(gateway_name, server_name);
+    let n = server_in(gateway_name, server_name, env);
     let checks: [(&Rule, &str); 8] = [
         (&RUNTIME, &n.runtime),
         (&TARGET, &n.target),
@@ -444,6 +504,40 @@ mod tests {
         let long = "a".repeat(48);
         let problems = check_server("a-very-long-gateway-name", &long);
         assert!(problems.iter().any(|p| p.contains("IAM role name")), "{problems:?}");
+    }
+
+    #[test]
+    fn environment_names_are_checked_and_carried_by_every_name_that_needs_them() {
+        assert!(check_environment("prod").is_empty());
+        assert!(check_environment("dev2").is_empty());
+        for bad in ["Prod", "2dev", "dev-1", "dev_1", "", "production1", "newcognito", "awsdev"] {
+            assert!(!check_environment(bad).is_empty(), "{bad}");
+        }
+        let g = gateway_in("shop", Some("dev"));
+        assert_eq!(
+            (g.gateway.as_str(), g.role.as_str(), g.pool.as_str()),
+            ("shop-dev", "shop-dev-role", "shop-dev-pool")
+        );
+        assert_eq!(gateway_in("shop", None), gateway("shop"), "no environment: the names of today");
+        let s = server_in("shop", "order-api", Some("prod"));
+        assert_eq!(s.runtime, "order_api__prod");
+        assert_eq!(s.role, "shop-prod-order-api-role");
+        assert_eq!(
+            (s.pool.as_str(), s.identity.as_str()),
+            ("order-api-prod-pool", "order-api-prod-identity")
+        );
+        assert_eq!(s.ecr_repository, "mcpkit/shop-prod/order-api");
+        assert_eq!(s.target, "order-api-target", "tool names are the same in every environment");
+        assert_eq!(server_in("shop", "order-api", None), server("shop", "order-api"));
+        // No server of the workspace's own takes an environment's runtime name.
+        assert_ne!(
+            server_in("shop", "order-prod", None).runtime,
+            server_in("shop", "order", Some("prod")).runtime
+        );
+        // Long names that fit without an environment may not fit with one.
+        let long = "s".repeat(40);
+        assert!(check_server_in("g", &long, None).is_empty());
+        assert!(!check_server_in("g", &long, Some("staging")).is_empty());
     }
 
     #[test]
