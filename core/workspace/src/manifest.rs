@@ -197,6 +197,9 @@ pub struct Workspace {
     text: String,
     doc: DocumentMut,
     manifest: Manifest,
+    /// The environment this workspace is seen in (`in_environment`); its manifest then has the
+    /// environment's overlay applied.
+    environment: Option<String>,
 }
 
 impl Workspace {
@@ -239,7 +242,51 @@ impl Workspace {
             .map_err(|e: toml_edit::TomlError| toml_problem(&path, &text, e.message(), e.span()))?;
         let manifest: Manifest =
             toml_edit::de::from_str(&text).map_err(|e| toml_problem(&path, &text, e.message(), e.span()))?;
-        Ok(Workspace { root: root.to_path_buf(), text, doc, manifest })
+        Ok(Workspace { root: root.to_path_buf(), text, doc, manifest, environment: None })
+    }
+
+    /// The environment this workspace is seen in, if any.
+    pub fn environment(&self) -> Option<&str> {
+        self.environment.as_deref()
+    }
+
+    /// The workspace as environment `name` deploys it: the environment's targets' settings
+    /// over the workspace's, its servers' variables over theirs. An environment that
+    /// mcpkit.toml does not declare is bad input, naming the ones it does.
+    pub fn in_environment(&self, name: &str) -> Result<Workspace> {
+        let Some(overlay) = self.manifest.environments.get(name) else {
+            let known: Vec<&str> = self.manifest.environments.keys().map(String::as_str).collect();
+            let hint = if known.is_empty() {
+                "mcpkit.toml declares no environment: add an `[environments.<name>]` table".to_string()
+            } else {
+                format!("mcpkit.toml declares {}", known.join(", "))
+            };
+            return Err(Error::input(
+                Problem::new(format!("no environment `{name}`"))
+                    .file(self.manifest_path())
+                    .field("--env")
+                    .hint(hint),
+            ));
+        };
+        let mut m = self.manifest.clone();
+        if let Some(local) = &overlay.targets.local {
+            let t = &mut m.targets.local;
+            t.port = local.port.or(t.port);
+            t.inherit_env |= local.inherit_env;
+            t.token_lifetime_s = local.token_lifetime_s.or(t.token_lifetime_s);
+        }
+        if let Some(aws) = &overlay.targets.aws {
+            let t = &mut m.targets.aws;
+            t.region = aws.region.clone().or(t.region.take());
+            t.profile = aws.profile.clone().or(t.profile.take());
+            t.token_lifetime_s = aws.token_lifetime_s.or(t.token_lifetime_s);
+        }
+        for (server, extra) in &overlay.servers {
+            if let Some(s) = m.servers.get_mut(server) {
+                s.env.extend(extra.env.clone());
+            }
+        }
+        Ok(Workspace { manifest: m, environment: Some(name.to_string()), ..self.clone() })
     }
 
     pub fn root(&self) -> &Path {
@@ -541,4 +588,60 @@ pub fn check_path_value(value: &str, ext: &str) -> Option<String> {
         return Some(format!("`{value}` must be a .{ext} file"));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[project]
+name = "shop"
+
+[gateway]
+name = "shop"
+
+[servers.api]
+entrypoint = "api.py"
+requirements = "requirements.txt"
+env = { LOG_LEVEL = "INFO", REGION_NAME = "home" }
+
+[targets.aws]
+region = "us-east-1"
+profile = "base"
+
+[environments.prod.targets.aws]
+region = "eu-west-1"
+token_lifetime_s = 900
+
+[environments.prod.servers.api]
+env = { LOG_LEVEL = "WARNING" }
+
+[environments.dev]
+"#;
+
+    #[test]
+    fn an_environment_overlays_targets_and_server_variables_and_nothing_else() {
+        let ws = Workspace::from_text(Path::new("/nowhere"), BASE.to_string()).unwrap();
+        assert_eq!(ws.environment(), None);
+        let prod = ws.in_environment("prod").unwrap();
+        assert_eq!(prod.environment(), Some("prod"));
+        let aws = &prod.manifest().targets.aws;
+        assert_eq!(
+            (aws.region.as_deref(), aws.profile.as_deref(), aws.token_lifetime_s),
+            (Some("eu-west-1"), Some("base"), Some(900))
+        );
+        let env = &prod.manifest().servers["api"].env;
+        assert_eq!(env["LOG_LEVEL"], "WARNING");
+        assert_eq!(env["REGION_NAME"], "home", "what the overlay does not name stays");
+        assert_eq!(
+            ws.manifest().servers["api"].env["LOG_LEVEL"],
+            "INFO",
+            "the workspace itself is unchanged"
+        );
+        let dev = ws.in_environment("dev").unwrap();
+        assert_eq!(dev.manifest().targets, ws.manifest().targets);
+        let e = ws.in_environment("qa").unwrap_err().to_string();
+        assert!(e.contains("no environment `qa`") && e.contains("dev, prod"), "{e}");
+    }
 }
