@@ -96,6 +96,20 @@ fn settings(ws: &Workspace, given: &Settings) -> Settings {
     }
 }
 
+/// The region a command for `ws` acts in as far as it is known without loading a profile:
+/// the flag, then mcpkit.toml, then `AWS_REGION` / `AWS_DEFAULT_REGION` (the profile's own
+/// region needs aws-config, which costs a start-up).
+pub fn region_without_sdk(ws: &Workspace, given: &Settings) -> Option<String> {
+    settings(ws, given).region.or_else(region_from_env)
+}
+
+/// `AWS_REGION`, else `AWS_DEFAULT_REGION`, as aws-config reads them.
+pub fn region_from_env() -> Option<String> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .into_iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
+
 pub fn state_path(root: &Path, region: &str) -> PathBuf {
     root.join(".mcpkit").join("state").join(format!("aws-{region}.json"))
 }

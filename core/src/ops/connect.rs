@@ -145,13 +145,11 @@ fn proxy_args(ws: &Workspace, target: &DeployTarget) -> Vec<String> {
     if let DeployTarget::Aws(settings) = target {
         // A client started from a desktop does not see the shell's AWS_PROFILE/AWS_REGION:
         // what this command was run with goes into the entry (mcpkit.toml's are read anyway).
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let region =
-            settings.region.clone().or_else(|| env("AWS_REGION")).or_else(|| env("AWS_DEFAULT_REGION"));
-        if let Some(r) = region {
+        if let Some(r) = settings.region.clone().or_else(crate::aws::commands::region_from_env) {
             args.extend(["--region".to_string(), r]);
         }
-        if let Some(p) = settings.profile.clone().or_else(|| env("AWS_PROFILE")) {
+        let profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty());
+        if let Some(p) = settings.profile.clone().or(profile) {
             args.extend(["--profile".to_string(), p]);
         }
     }

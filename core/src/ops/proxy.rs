@@ -66,19 +66,14 @@ fn stdio_error(e: std::io::Error) -> Error {
 }
 
 /// The gateway URL of an AWS credentials file, if the file is for the region this proxy is
-/// for as far as that is known without the SDK (flag, mcpkit.toml, environment): a file holds
-/// the last region deployed to, and a proxy for another must not talk to that one's gateway.
+/// for as far as that is known without the SDK: a file holds the last region deployed to, and
+/// a proxy for another must not talk to that one's gateway.
 fn file_url_in(
     file: &serde_json::Value,
     ws: &Workspace,
     settings: &crate::aws::sdk::Settings,
 ) -> Option<String> {
-    let region = settings
-        .region
-        .clone()
-        .or_else(|| ws.manifest().targets.aws.region.clone())
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())?;
+    let region = crate::aws::commands::region_without_sdk(ws, settings)?;
     (file.get("region")?.as_str()? == region)
         .then(|| file.get("gateway_url")?.as_str().map(str::to_string))?
 }
