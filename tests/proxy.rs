@@ -284,14 +284,10 @@ fn token_lifetimes_out_of_range_are_refused_with_file_line_and_range() {
 
 /// `connect` in a sandbox whose home is `home`.
 fn connect(stack: &Deployed, home: &Path, args: &[&str]) -> support::Run {
-    let mut c = stack.sb.cmd("px");
-    c.env("HOME", home).env("XDG_CONFIG_HOME", home.join(".config")).arg("connect").args(args);
-    let out = c.output().unwrap();
-    support::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let config = home.join(".config");
+    let (home, config) = (home.to_str().unwrap(), config.to_str().unwrap());
+    let args = [&["connect"], args].concat();
+    stack.sb.run_env("px", &args, &[("HOME", home), ("XDG_CONFIG_HOME", config)])
 }
 
 #[test]

@@ -282,42 +282,23 @@ fn backup_path(path: &Path) -> PathBuf {
 }
 
 /// The file's permission bits, to give the new file (and the backup) the same.
-#[cfg(unix)]
-fn mode_of(path: &Path) -> Result<Option<u32>> {
+fn mode_of(path: &Path) -> Result<u32> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|e| Error::io("read", path, e))?;
-    Ok(Some(meta.permissions().mode() & 0o7777))
-}
-
-#[cfg(not(unix))]
-fn mode_of(_path: &Path) -> Result<Option<u32>> {
-    Ok(None)
+    Ok(meta.permissions().mode() & 0o7777)
 }
 
 /// Writes atomically with the original's permissions. The workspace helper creates files
 /// 0644, which would expose a 0600 config (it may hold tokens) until a chmod; so the file is
 /// created 0600 ([`crate::fs::write_secret`]) and only then opened up to the original mode.
-fn write_keeping_mode(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<()> {
-    let Some(mode) = mode else {
-        return crate::fs::write_atomic(path, contents);
-    };
-    crate::fs::write_secret(path, contents)?;
-    set_mode(path, mode)
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
+fn write_keeping_mode(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
+    crate::fs::write_secret(path, contents)?;
     if mode == 0o600 {
         return Ok(());
     }
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
         .map_err(|e| Error::io("set the permissions of", path, e))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_path: &Path, _mode: u32) -> Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]
