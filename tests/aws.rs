@@ -1293,3 +1293,281 @@ fn a_domain_prefix_never_holds_a_reserved_word() {
         assert!(!["aws", "amazon", "cognito"].iter().any(|w| d.contains(w)), "{d}");
     }
 }
+
+/// Declares environments `dev` and `prod` with `mcpkit env add`; prod's greeter gets a
+/// variable of its own.
+fn environments(sb: &Sandbox, moto: &Moto) {
+    mcpkit(sb, moto, &["env", "add", "dev"]).ok();
+    mcpkit(sb, moto, &["env", "add", "prod", "--region", "us-east-1"]).ok();
+    let manifest = sb.path().join("shop/mcpkit.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        format!("{text}\n[environments.prod.servers.greeter]\nenv = {{ STAGE = \"prod\" }}\n"),
+    )
+    .unwrap();
+}
+
+fn env_state(sb: &Sandbox, env: &str) -> Value {
+    let path = sb.path().join(format!("shop/.mcpkit/state/aws-{env}-us-east-1.json"));
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn names_of(inv: &Value, service: &str, kind: &str, field: &str) -> Vec<String> {
+    let mut v: Vec<String> = inv[service][kind]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[field].as_str().unwrap().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn environments_deploy_side_by_side_and_destroying_one_leaves_the_other_working() {
+    let moto = Moto::start();
+    let sb = Sandbox::new();
+    workspace(&sb, true);
+    environments(&sb, &moto);
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--env", "dev"]).ok();
+    // MCPKIT_ENV chooses the environment as --env does.
+    let env: Vec<(String, String)> =
+        moto.env().into_iter().chain([("MCPKIT_ENV".into(), "prod".into())]).collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    sb.run_env("shop", &["deploy", "--target", "aws"], &env).ok();
+
+    // Two complete topologies, nothing shared: every count doubles, code buckets included.
+    let mut c = counts(&moto);
+    c.as_object_mut().unwrap().remove("total");
+    let doubled: serde_json::Map<String, Value> = expected(2)
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v.as_u64().unwrap() * 2)))
+        .collect();
+    assert_eq!(c, Value::Object(doubled), "{}", serde_json::to_string_pretty(&moto.inventory()).unwrap());
+    let inv = moto.inventory();
+    assert_eq!(names_of(&inv, "agentcore", "gateways", "name"), ["shop-dev", "shop-prod"]);
+    assert_eq!(
+        names_of(&inv, "agentcore", "runtimes", "name"),
+        ["greeter__dev", "greeter__prod", "shop__dev", "shop__prod"]
+    );
+    assert_eq!(
+        names_of(&inv, "agentcore", "credential_providers", "name"),
+        ["greeter-dev-identity", "greeter-prod-identity", "shop-dev-identity", "shop-prod-identity"]
+    );
+    assert!(
+        !sb.path().join("shop/.mcpkit/state/aws-us-east-1.json").exists(),
+        "no environment writes the workspace's own state"
+    );
+
+    let sdk = moto.sdk();
+    let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&sdk);
+    let iam = aws_sdk_iam::Client::new(&sdk);
+    block_on(async {
+        for env in ["dev", "prod"] {
+            let st = env_state(&sb, env);
+            let gid = recorded_id(&st, &format!("agentcore.gateway:shop-{env}"));
+            let gw = ac.get_gateway().gateway_identifier(&gid).send().await.unwrap();
+            assert!(gw.role_arn().unwrap().ends_with(&format!(":role/shop-{env}-role")));
+            let tags = ac.list_tags_for_resource().resource_arn(gw.gateway_arn()).send().await.unwrap();
+            assert_eq!(tags.tags().unwrap().get("mcpkit:environment").map(String::as_str), Some(env));
+            // Each gateway's targets are its own environment's runtimes, under the same
+            // target names (so tool names are the same in every environment).
+            let targets = ac.list_gateway_targets().gateway_identifier(&gid).send().await.unwrap();
+            let mut names: Vec<&str> = targets.items().iter().map(|t| t.name()).collect();
+            names.sort();
+            assert_eq!(names, ["greeter-target", "shop-target"]);
+            for server in ["shop", "greeter"] {
+                let rid = recorded_id(&st, &format!("agentcore.runtime:{server}__{env}"));
+                let rt = ac.get_agent_runtime().agent_runtime_id(&rid).send().await.unwrap();
+                assert!(
+                    rt.role_arn().ends_with(&format!(":role/shop-{env}-{server}-role")),
+                    "{}",
+                    rt.role_arn()
+                );
+                let Some(aws_sdk_bedrockagentcorecontrol::types::AgentRuntimeArtifact::CodeConfiguration(
+                    code,
+                )) = rt.agent_runtime_artifact()
+                else {
+                    panic!("not a code deployment")
+                };
+                let Some(aws_sdk_bedrockagentcorecontrol::types::Code::S3(loc)) = code.code() else {
+                    panic!()
+                };
+                assert_eq!(loc.bucket(), format!("mcpkit-shop-{env}-123456789012-us-east-1"));
+                let stage = rt.environment_variables().and_then(|v| v.get("STAGE")).map(String::as_str);
+                let want = (env == "prod" && server == "greeter").then_some("prod");
+                assert_eq!(stage, want, "{server} in {env}: the environment's own variables only");
+                let Some(
+                    aws_sdk_bedrockagentcorecontrol::types::AuthorizerConfiguration::CustomJwtAuthorizer(jwt),
+                ) = rt.authorizer_configuration()
+                else {
+                    panic!("no JWT authorizer on the runtime")
+                };
+                let pool = recorded_id(&st, &format!("cognito.pool:{server}-{env}-pool"));
+                assert!(jwt.discovery_url().contains(&pool), "{server} in {env} trusts its own pool");
+            }
+            let role = iam.get_role().role_name(format!("shop-{env}-role")).send().await.unwrap();
+            let tags: Vec<(String, String)> =
+                role.role().unwrap().tags().iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+            assert!(tags.contains(&("mcpkit:environment".into(), env.into())), "{tags:?}");
+        }
+    });
+
+    // An unchanged re-deploy of either changes nothing.
+    for env in ["dev", "prod"] {
+        moto.clear_calls();
+        let again = mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--env", env]);
+        again.ok();
+        assert!(again.stdout.contains("No changes"), "{env}: {}", again.stdout);
+        assert_eq!(moto.mutating_calls(), Vec::<String>::new(), "{env}");
+    }
+
+    // `env list` says where each is deployed, from the state alone.
+    let list = mcpkit(&sb, &moto, &["env", "list", "--json"]);
+    list.ok();
+    let list: Value = serde_json::from_str(&list.stdout).unwrap();
+    let by_name = |n: Value| list.as_array().unwrap().iter().find(|e| e["name"] == n).cloned().unwrap();
+    assert_eq!(by_name(Value::Null)["aws"], json!([]));
+    for env in ["dev", "prod"] {
+        let e = by_name(json!(env));
+        assert_eq!(e["aws"][0]["region"], "us-east-1", "{e}");
+        assert_eq!(e["aws"][0]["resources"], 25, "{e}");
+        assert!(e["aws"][0]["gateway_url"].as_str().unwrap().contains(&format!("shop-{env}-")), "{e}");
+    }
+
+    // Destroying dev leaves every prod resource in place and prod's token still works.
+    let prod_before = moto.inventory();
+    mcpkit(&sb, &moto, &["destroy", "--target", "aws", "--env", "dev", "-y"]).ok();
+    assert_topology(&moto, 2);
+    let after = moto.inventory();
+    for (service, kind, field) in [
+        ("agentcore", "gateways", "id"),
+        ("agentcore", "runtimes", "id"),
+        ("agentcore", "credential_providers", "name"),
+        ("iam", "roles", "name"),
+    ] {
+        let prod: Vec<String> =
+            names_of(&prod_before, service, kind, field).into_iter().filter(|n| n.contains("prod")).collect();
+        assert_eq!(names_of(&after, service, kind, field), prod, "{service} {kind}");
+    }
+    assert!(!sb.path().join("shop/.mcpkit/state/aws-dev-us-east-1.json").exists());
+    assert!(!sb.path().join("shop/.mcpkit/credentials/aws-shop-dev.json").exists());
+    let token = mcpkit(&sb, &moto, &["token", "--target", "aws", "--env", "prod"]);
+    token.ok();
+    let creds: Value = serde_json::from_slice(
+        &std::fs::read(sb.path().join("shop/.mcpkit/credentials/aws-shop-prod.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(support::jwt_claims(token.stdout.trim())["client_id"], creds["client_id"]);
+    moto.clear_calls();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--env", "prod"]).ok();
+    assert_eq!(moto.mutating_calls(), Vec::<String>::new(), "prod was not touched by dev's destroy");
+
+    // dev is gone; asking for it says so, naming the environment.
+    mcpkit(&sb, &moto, &["status", "--target", "aws", "--env", "dev"])
+        .input_error()
+        .stderr_has("in environment `dev`")
+        .stderr_has("--env dev");
+    mcpkit(&sb, &moto, &["status", "--target", "aws", "--env", "qa"])
+        .input_error()
+        .stderr_has("declares dev, prod");
+}
+
+#[test]
+fn a_workspace_deployed_before_environments_is_untouched_and_an_environment_killed_midway_resumes() {
+    let (moto, sb) = deployed(false);
+    mcpkit(&sb, &moto, &["env", "add", "dev"]).ok();
+    // Declaring an environment changes nothing of the workspace's own deployment.
+    moto.clear_calls();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    assert_eq!(moto.mutating_calls(), Vec::<String>::new());
+
+    // dev, killed after half of its mutating calls, then deployed again.
+    let base_total = counts(&moto)["total"].as_u64().unwrap();
+    moto.faults(json!({ "halt_after_mutating": 9 }));
+    let mut child = {
+        let mut c = sb.cmd("shop");
+        c.args(["-q", "deploy", "--target", "aws", "--env", "dev"]);
+        for (key, v) in moto.env() {
+            c.env(key, v);
+        }
+        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        support::ChildGuard(c.spawn().unwrap())
+    };
+    let start = std::time::Instant::now();
+    while moto.fault_state()["halted"] != true {
+        assert!(child.0.try_wait().unwrap().is_none(), "the deploy ended before the halt");
+        assert!(start.elapsed() < std::time::Duration::from_secs(120), "never halted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    moto.faults(json!({ "halt_after_mutating": null }));
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--env", "dev"]).ok();
+    let mut c = counts(&moto);
+    c.as_object_mut().unwrap().remove("total");
+    let doubled: serde_json::Map<String, Value> = expected(1)
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v.as_u64().unwrap() * 2)))
+        .collect();
+    assert_eq!(c, Value::Object(doubled), "{}", serde_json::to_string_pretty(&moto.inventory()).unwrap());
+    moto.clear_calls();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--env", "dev"]).ok();
+    assert_eq!(moto.mutating_calls(), Vec::<String>::new());
+
+    // Destroying dev leaves exactly the workspace's own deployment, which still serves tokens.
+    mcpkit(&sb, &moto, &["destroy", "--target", "aws", "--env", "dev", "-y"]).ok();
+    assert_eq!(counts(&moto)["total"].as_u64().unwrap(), base_total);
+    assert_topology(&moto, 1);
+    mcpkit(&sb, &moto, &["token", "--target", "aws"]).ok();
+    mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]).ok();
+    assert_eq!(counts(&moto)["total"], 0, "{}", moto.inventory());
+}
+
+#[test]
+fn agentcore_refuses_a_second_runtime_or_gateway_of_a_name() {
+    let (moto, sb) = deployed(false);
+    let st = state(&sb);
+    let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&moto.sdk());
+    block_on(async {
+        let gw = ac
+            .get_gateway()
+            .gateway_identifier(recorded_id(&st, "agentcore.gateway:shop"))
+            .send()
+            .await
+            .unwrap();
+        let again = ac
+            .create_gateway()
+            .name("shop")
+            .role_arn(gw.role_arn().unwrap())
+            .protocol_type(aws_sdk_bedrockagentcorecontrol::types::GatewayProtocolType::Mcp)
+            .authorizer_type(aws_sdk_bedrockagentcorecontrol::types::AuthorizerType::AwsIam)
+            .send()
+            .await;
+        let e = again.expect_err("a second gateway `shop`");
+        assert!(format!("{:?}", e).contains("ConflictException"), "{e:?}");
+        let rt = ac
+            .get_agent_runtime()
+            .agent_runtime_id(recorded_id(&st, "agentcore.runtime:shop"))
+            .send()
+            .await
+            .unwrap();
+        let again = ac
+            .create_agent_runtime()
+            .agent_runtime_name("shop")
+            .role_arn(rt.role_arn())
+            .set_agent_runtime_artifact(rt.agent_runtime_artifact().cloned())
+            .set_network_configuration(rt.network_configuration().cloned())
+            .send()
+            .await;
+        let e = again.expect_err("a second runtime `shop`");
+        assert!(format!("{:?}", e).contains("ConflictException"), "{e:?}");
+    });
+}

@@ -57,6 +57,10 @@ pub struct TargetArgs {
     /// AWS profile (default: `[targets.aws] profile`, then AWS_PROFILE).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
+    /// The environment: an `[environments.<name>]` of mcpkit.toml (default: none, the
+    /// workspace as it is).
+    #[arg(short = 'e', long = "env", value_name = "NAME", env = "MCPKIT_ENV")]
+    pub env: Option<String>,
     #[command(flatten)]
     pub workspace: WorkspaceArg,
     #[arg(long)]

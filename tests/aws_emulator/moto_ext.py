@@ -1002,9 +1002,36 @@ def _check_domain_words(call):
     return _aws_json_error(400, "InvalidParameterException", f"Domain cannot contain reserved word: {word}")
 
 
+def _check_unique_name(call):
+    """AgentCore's ConflictException for a runtime or gateway name already in use in the
+    account and region (moto makes a second of the same name). CreateGateway's `name`: "The
+    name must be unique within your account" (bedrock-agentcore-control service model); both
+    operations list ConflictException, and AWS answers a second CreateAgentRuntime of a name
+    with it (callers catch it to update instead, e.g. lukasdeveloperacc/Study
+    `agent_core/runtime_deploy.py`)."""
+    if call.service != "bedrock-agentcore" or call.op not in ("CreateGateway", "CreateAgentRuntime"):
+        return None
+    from moto.bedrockagentcorecontrol.models import bedrockagentcorecontrol_backends
+
+    body = call.json_body() or {}
+    backend = bedrockagentcorecontrol_backends[call.account][call.region]
+    if call.op == "CreateGateway":
+        name = body.get("name")
+        taken = any(g.name == name for g in list(backend.gateways.values()))
+        what = "Gateway"
+    else:
+        name = body.get("agentRuntimeName")
+        taken = any(r.agent_runtime_name == name for r in list(backend.agent_runtimes.values()))
+        what = "Agent Runtime"
+    if not taken:
+        return None
+    return _aws_json_error(409, "ConflictException", f"{what} with name {name} already exists")
+
+
 def _rules_before(call):
     """AWS's refusal of `call`, or None. Expects _LOCK to be held."""
-    out_of_range = _check_ranges(call) or _check_token_validity(call) or _check_domain_words(call)
+    out_of_range = (_check_ranges(call) or _check_token_validity(call) or _check_domain_words(call)
+                    or _check_unique_name(call))
     if out_of_range:
         return out_of_range
     policy = FAULTS.settings["caller_policy"].get(call.access_key)

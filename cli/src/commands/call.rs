@@ -63,7 +63,7 @@ fn reporter(terminal: bool) -> (Option<ProgressBar>, impl Fn(Event) + Send + Syn
 }
 
 pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
-    let ws = workspace(&a.common.workspace)?;
+    let ws = workspace_in(&a.common)?;
     let (bar, on_event) = reporter(std::io::stderr().is_terminal() && !p.quiet());
     let r = ops::target::call(&ws, &target(&a.common), &a.tool, &a.args, on_event);
     if let Some(bar) = bar {

@@ -24,7 +24,7 @@ pub struct Args {
 }
 
 pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
-    let ws = workspace(&a.common.workspace)?;
+    let ws = workspace_in(&a.common)?;
     let client = McpClient::from_name(&a.client).expect("clap checked the name");
     let exe = std::env::current_exe()
         .map_err(|e| Error::world(format!("cannot tell where this mcpkit binary is: {e}")))?;

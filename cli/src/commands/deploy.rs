@@ -23,7 +23,7 @@ pub struct Args {
 }
 
 pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
-    let ws = workspace(&a.common.workspace)?;
+    let ws = workspace_in(&a.common)?;
     let exe = std::env::current_exe().map_err(|e| Error::world(format!("cannot find mcpkit itself: {e}")))?;
     let progress = crate::progress::Progress::new(p.quiet() || a.common.json).verbose(p.verbose());
     let opts = ops::lifecycle::DeployOptions {

@@ -12,7 +12,7 @@ pub struct Args {
 }
 
 pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
-    let ws = workspace(&a.common.workspace)?;
+    let ws = workspace_in(&a.common)?;
     let target = target(&a.common);
     let ask = ops::lifecycle::destroy_confirmation(&target);
     if !a.yes {

@@ -10,6 +10,7 @@ pub mod connect;
 pub mod deploy;
 pub mod destroy;
 pub mod dev;
+pub mod env;
 pub mod import;
 pub mod logs;
 pub mod new;
@@ -34,7 +35,7 @@ use std::path::PathBuf;
 
 /// What every command file needs.
 pub(crate) mod prelude {
-    pub use super::{ExitStatus, cwd, target, target_name, workspace};
+    pub use super::{ExitStatus, cwd, target, target_name, workspace, workspace_in};
     pub(crate) use crate::args::{TargetArgs, TemplateDirArg, WorkspaceArg};
     pub use crate::print::Printer;
     pub use clap::{Args, Subcommand};
@@ -83,6 +84,9 @@ pub enum Command {
     Connect(connect::Args),
     /// Be the deployed gateway for an MCP client, on stdio: tokens renewed, SigV4 signed.
     Proxy(proxy::Args),
+    /// Environments: the same workspace deployed as dev, staging, prod, side by side.
+    #[command(subcommand)]
+    Env(env::Command),
     /// Auth-provider plugins.
     #[command(subcommand)]
     Plugin(plugin::Command),
@@ -142,6 +146,7 @@ pub fn exec(command: Command, p: &Printer) -> Result<ExitStatus> {
         Command::Dev(a) => dev::exec(a, p),
         Command::Connect(a) => connect::exec(a, p),
         Command::Proxy(a) => proxy::exec(a),
+        Command::Env(c) => env::exec(c, p),
         Command::Plugin(c) => plugin::exec(c, p),
         Command::Aws(c) => aws::exec(c, p),
         Command::Completions { shell } => completions::exec(shell),
@@ -157,6 +162,15 @@ pub fn workspace(arg: &args::WorkspaceArg) -> Result<Workspace> {
     match &arg.workspace {
         Some(dir) => Workspace::load(dir),
         None => Workspace::find(&cwd()?),
+    }
+}
+
+/// The workspace as the command's environment (`--env`, `MCPKIT_ENV`) deploys it.
+pub fn workspace_in(a: &TargetArgs) -> Result<Workspace> {
+    let ws = workspace(&a.workspace)?;
+    match a.env.as_deref().filter(|e| !e.is_empty()) {
+        Some(e) => ws.in_environment(e),
+        None => Ok(ws),
     }
 }
 

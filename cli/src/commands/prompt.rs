@@ -14,7 +14,7 @@ pub struct Args {
 }
 
 pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
-    let ws = workspace(&a.common.workspace)?;
+    let ws = workspace_in(&a.common)?;
     let r = ops::target::prompt(&ws, &target(&a.common), &a.name, &a.args)?;
     if a.common.json {
         p.json(&r);

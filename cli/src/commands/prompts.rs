@@ -3,7 +3,7 @@
 use super::prelude::*;
 
 pub fn exec(a: TargetArgs, p: &Printer) -> Result<ExitStatus> {
-    let ws = workspace(&a.workspace)?;
+    let ws = workspace_in(&a)?;
     let prompts = ops::target::prompts(&ws, &target(&a))?;
     if a.json {
         p.json(&prompts);

@@ -13,7 +13,7 @@ pub struct Args {
 }
 
 pub fn exec(a: Args) -> Result<ExitStatus> {
-    let ws = workspace(&a.common.workspace)?;
+    let ws = workspace_in(&a.common)?;
     let log = ops::proxy::log_to(a.log_file.as_deref())?;
     ops::proxy::proxy(&ws, &target(&a.common), log)?;
     Ok(ExitStatus::Success)

@@ -11,7 +11,7 @@ pub struct Args {
 }
 
 pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
-    let ws = workspace(&a.common.workspace)?;
+    let ws = workspace_in(&a.common)?;
     let r = ops::target::read(&ws, &target(&a.common), &a.uri)?;
     if a.common.json {
         p.json(&r);

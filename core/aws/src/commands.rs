@@ -110,8 +110,39 @@ pub fn region_from_env() -> Option<String> {
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
 }
 
-pub fn state_path(root: &Path, region: &str) -> PathBuf {
-    root.join(".mcpkit").join("state").join(format!("aws-{region}.json"))
+/// The recorded state of the deployment of `env` (none: the workspace's own) in `region`:
+/// `.mcpkit/state/aws-{region}.json`, or `aws-{env}-{region}.json` in an environment.
+pub fn state_path(root: &Path, env: Option<&str>, region: &str) -> PathBuf {
+    let file = match env {
+        Some(e) => format!("aws-{e}-{region}.json"),
+        None => format!("aws-{region}.json"),
+    };
+    root.join(".mcpkit").join("state").join(file)
+}
+
+/// The deployment a state file name records: `(environment, region)`, or `None` for a file
+/// that is not a state file. Environment names hold no `-`, and a region is two letters and
+/// words, then a number (`us-east-1`, `us-gov-west-1`), so `aws-us-east-1.json` is the
+/// workspace's own even when an environment is called `us` (whose file is
+/// `aws-us-us-east-1.json`). Environments mcpkit.toml no longer declares are found too.
+pub fn parse_state_file(file: &str) -> Option<(Option<String>, String)> {
+    let rest = file.strip_prefix("aws-")?.strip_suffix(".json")?;
+    if let Some((env, region)) = rest.split_once('-')
+        && names::check_environment(env).is_empty()
+        && is_region(region)
+    {
+        return Some((Some(env.to_string()), region.to_string()));
+    }
+    is_region(rest).then(|| (None, rest.to_string()))
+}
+
+/// `ll(-word)+-N`: how AWS region names are made.
+fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1].iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts.last().is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn check_providers(ws: &Workspace) -> Result<()> {
@@ -195,7 +226,7 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
     rt.block_on(async {
         let aws = sdk::connect(&settings).await?;
         let (cloud, desired) = cloud(ws, aws, opts.waits.clone())?;
-        let path = state_path(ws.root(), &cloud.aws.region);
+        let path = state_path(ws.root(), ws.environment(), &cloud.aws.region);
         let store = StateStore::open(&path)?;
         let mut state = store.load()?;
         opts.reporter.begin("refresh", "reading what exists");
@@ -333,7 +364,7 @@ async fn fetch_token(creds: &ClientCredentials) -> Result<oauth::Token> {
 /// The connection block, and (when `write`) the credentials file, 0600 from its creation.
 async fn connection(ws: &Workspace, aws: &Aws, state: &State, write: bool) -> Result<Connection> {
     let m = ws.manifest();
-    let gateway = names::gateway(&m.gateway.name).gateway;
+    let gateway = ws.gateway_names().gateway;
     let gateway_url = gateway_of(state, &gateway)?.url;
     let credentials_file = LocalPaths::new(ws.root()).credentials("aws", &gateway);
     if leg(&m.gateway.auth) == Leg::Iam {
@@ -425,7 +456,7 @@ async fn test_user(ws: &Workspace, aws: &Aws, state: &State) -> Result<String> {
     };
     let [(u, du), (t, dt), (p, dp)] = TEST_USER_DEFAULTS;
     let (username, temporary, permanent) = (get(u, du), Secret::new(get(t, dt)), Secret::new(get(p, dp)));
-    let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+    let gateway = ws.gateway_names().gateway;
     let pool = super::gateway_chain(&gateway).0;
     let pool: PoolOut = recorded(state, &pool)?;
     let created = aws
@@ -455,15 +486,69 @@ async fn test_user(ws: &Workspace, aws: &Aws, state: &State) -> Result<String> {
     Ok(username)
 }
 
+/// A deployment the workspace's recorded state knows of (read from the state files alone).
+#[derive(Debug, Clone, Serialize)]
+pub struct Recorded {
+    /// None: the workspace's own deployment.
+    pub environment: Option<String>,
+    pub region: String,
+    /// Resources in the state.
+    pub resources: usize,
+    pub gateway_url: Option<String>,
+}
+
+/// Every deployment recorded under `.mcpkit/state/`, by environment and region. States of
+/// environments mcpkit.toml no longer declares are listed too: they are still deployed.
+pub fn recorded_deployments(ws: &Workspace) -> Result<Vec<Recorded>> {
+    let dir = ws.root().join(".mcpkit").join("state");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(Error::io("read", &dir, e)),
+    };
+    let m = ws.manifest();
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read", &dir, e))?;
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some((environment, region)) = parse_state_file(&file) else { continue };
+        let path = entry.path();
+        let state: State =
+            serde_json::from_slice(&std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?)
+                .map_err(|e| Error::world(format!("{} is damaged: {e}", path.display())))?;
+        let gateway = names::gateway_in(&m.gateway.name, environment.as_deref()).gateway;
+        out.push(Recorded {
+            gateway_url: gateway_of(&state, &gateway).ok().map(|g| g.url).filter(|u| !u.is_empty()),
+            resources: state.records().count(),
+            environment,
+            region,
+        });
+    }
+    out.sort_by(|a, b| (&a.environment, &a.region).cmp(&(&b.environment, &b.region)));
+    Ok(out)
+}
+
+/// ` in environment `dev`` when the workspace is seen in one, for messages.
+fn in_env(ws: &Workspace) -> String {
+    ws.environment().map(|e| format!(" in environment `{e}`")).unwrap_or_default()
+}
+
 /// Opens the recorded state of the configured region for reading.
 async fn deployed(ws: &Workspace, given: &Settings) -> Result<(Aws, State)> {
     let aws = sdk::connect(&settings(ws, given)).await?;
-    let path = state_path(ws.root(), &aws.region);
+    let path = state_path(ws.root(), ws.environment(), &aws.region);
     if !path.exists() {
         return Err(Error::input(
-            Problem::new(format!("nothing is deployed to AWS in {} from this workspace", aws.region))
-                .field("--target")
-                .hint("run `mcpkit deploy --target aws` first (or pass the --region you deployed to)"),
+            Problem::new(format!(
+                "nothing is deployed to AWS in {} from this workspace{}",
+                aws.region,
+                in_env(ws)
+            ))
+            .field("--target")
+            .hint(format!(
+                "run `mcpkit deploy --target aws{}` first (or pass the --region you deployed to)",
+                ws.environment().map(|e| format!(" --env {e}")).unwrap_or_default()
+            )),
         ));
     }
     let state: State =
@@ -476,7 +561,7 @@ async fn deployed(ws: &Workspace, given: &Settings) -> Result<(Aws, State)> {
 pub fn token(ws: &Workspace, given: &Settings) -> Result<mcpkit_deploy::GatewayToken> {
     mcpkit_deploy::runtime()?.block_on(async {
         let (aws, state) = deployed(ws, given).await?;
-        let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+        let gateway = ws.gateway_names().gateway;
         if leg(&ws.manifest().gateway.auth) == Leg::Iam {
             return Err(Error::input(
                 Problem::new("this gateway authenticates callers with AWS IAM (SigV4), not with tokens")
@@ -504,7 +589,7 @@ pub fn destroy(
     mcpkit_deploy::runtime()?.block_on(async {
         let aws = sdk::connect(&settings).await?;
         let region = aws.region.clone();
-        let path = state_path(ws.root(), &region);
+        let path = state_path(ws.root(), ws.environment(), &region);
         let store = StateStore::open(&path)?;
         let mut state = store.load()?;
         let deleted: Vec<String> = state.records().map(|r| r.key.to_string()).collect();
@@ -516,7 +601,7 @@ pub fn destroy(
                 removed.push(p);
             }
         }
-        let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+        let gateway = ws.gateway_names().gateway;
         let creds = LocalPaths::new(ws.root()).credentials("aws", &gateway);
         if std::fs::remove_file(&creds).is_ok() {
             removed.push(creds);
@@ -547,7 +632,7 @@ pub fn status(ws: &Workspace, given: &Settings) -> Result<StatusReport> {
         let region = aws.region.clone();
         let cloud = AwsCloud::new(ws, aws, BTreeMap::new(), Waits::default());
         let live = engine::refresh(&cloud, &state).await?;
-        let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+        let gateway = ws.gateway_names().gateway;
         let gateway_url = gateway_of(&state, &gateway).ok().map(|g| g.url);
         let mut records: Vec<_> = state.records().collect();
         records.sort_by_key(|r| r.order);
@@ -572,7 +657,7 @@ pub fn status(ws: &Workspace, given: &Settings) -> Result<StatusReport> {
 /// configuration is used on the runtime it was loaded on.
 pub async fn gateway_url(ws: &Workspace, given: &Settings) -> Result<(String, Aws)> {
     let (aws, state) = deployed(ws, given).await?;
-    let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+    let gateway = ws.gateway_names().gateway;
     let url = gateway_of(&state, &gateway)?.url;
     if url.is_empty() {
         return Err(Error::world(format!("{} {gateway} has no recorded URL", kind::GATEWAY))

@@ -123,12 +123,12 @@ pub fn desired(
 ) -> Result<Vec<Desired>> {
     ws.ensure_valid()?;
     let m = ws.manifest();
-    let g = names::gateway(&m.gateway.name);
+    let g = ws.gateway_names();
     let mut out = Vec::new();
 
     let mut needs = policy::GatewayNeeds::default();
     for (name, s) in &m.servers {
-        let n = names::server(&m.gateway.name, name);
+        let n = ws.server_names(name);
         match leg(&s.auth) {
             Leg::Cognito => needs.credential_providers.push(n.identity),
             Leg::Iam => needs.iam_runtimes.push(n.runtime),
@@ -170,13 +170,14 @@ pub fn desired(
     });
 
     let uses_code = m.servers.values().any(|s| s.build == BuildKind::Code);
-    let bucket_name = names::artifact_bucket(&m.project.name, &ctx.scope.account, &ctx.scope.region);
+    let bucket_name =
+        names::artifact_bucket_in(&m.project.name, ws.environment(), &ctx.scope.account, &ctx.scope.region);
     let bucket = Key::new(kind::BUCKET, &bucket_name);
     if uses_code {
         out.push(Desired { key: bucket.clone(), depends_on: vec![], config: json!({}) });
     }
     for (name, s) in &m.servers {
-        let n = names::server(&m.gateway.name, name);
+        let n = ws.server_names(name);
         let mut runtime_deps = Vec::new();
         let repository = (s.build == BuildKind::Container).then(|| n.ecr_repository.clone());
         if s.auto_create_execution_role {
@@ -231,7 +232,7 @@ pub fn desired(
         // AgentCore lists the target's tools as that role.
         let mut target_deps = vec![gateway.clone(), gateway_role.clone()];
         if outbound == Leg::Cognito {
-            let [pool, client, domain] = cognito_chain(&mut out, "", name, None);
+            let [pool, client, domain] = cognito_chain(&mut out, "", &ws.server_realm(name), None);
             runtime_deps.extend([pool.clone(), client.clone()]);
             let identity = Key::new(kind::CREDENTIAL_PROVIDER, &n.identity);
             // The provider fetches tokens through the pool's discovery document, which has a

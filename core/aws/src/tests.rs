@@ -235,3 +235,57 @@ fn configurations_keep_the_json_the_state_hashes() {
     assert_eq!(gw["authorizer"], "CUSTOM_JWT");
     assert_eq!(gw["search"], "SEMANTIC");
 }
+
+#[test]
+fn in_an_environment_every_account_unique_name_carries_it_and_target_names_do_not() {
+    let (_d, ws) = workspace("\n[environments.dev]\n");
+    let dev = ws.in_environment("dev").unwrap();
+    let d = desired(&dev, &ctx(), &hashes("c1")).unwrap();
+    let k = keys(&d);
+    for expected in [
+        "iam.role:shop-dev-role",
+        "cognito.pool:gateway.shop-dev-pool",
+        "cognito.client:gateway.shop-dev-client",
+        "agentcore.gateway:shop-dev",
+        "iam.role:shop-dev-calc-role",
+        "s3.bucket:mcpkit-shop-dev-123456789012-us-east-1",
+        "cognito.pool:calc-dev-pool",
+        "cognito.resource-server:calc-dev-id",
+        "cognito.client:calc-dev-client",
+        "cognito.domain:calc-dev",
+        "agentcore.credential-provider:calc-dev-identity",
+        "agentcore.runtime:calc__dev",
+        "agentcore.target:calc-target",
+    ] {
+        assert!(k.contains(&expected.to_string()), "{expected} missing from {k:?}");
+    }
+    assert_eq!(d.len(), 7 + 2 * 9, "the same topology");
+    let target = d.iter().find(|x| x.key.id() == "agentcore.target:calc-target").unwrap();
+    assert_eq!(target.config["scopes"], json!(["calc-dev-id/invoke"]));
+    let client = d.iter().find(|x| x.key.id() == "cognito.client:calc-dev-client").unwrap();
+    assert_eq!(
+        client.config["scopes"],
+        json!(["calc-dev-id/invoke"]),
+        "the client asks for its own realm's scope"
+    );
+    // Without the environment, the names (and so the state) of before environments existed.
+    let base = keys(&desired(&ws, &ctx(), &hashes("c1")).unwrap());
+    assert!(base.contains(&"agentcore.runtime:calc".to_string()) && !base.iter().any(|k| k.contains("dev")));
+}
+
+#[test]
+fn state_files_name_their_environment_and_region() {
+    use commands::{parse_state_file, state_path};
+    let root = std::path::Path::new("/w");
+    assert!(state_path(root, None, "us-east-1").ends_with(".mcpkit/state/aws-us-east-1.json"));
+    assert!(state_path(root, Some("dev"), "us-east-1").ends_with(".mcpkit/state/aws-dev-us-east-1.json"));
+    assert_eq!(parse_state_file("aws-us-east-1.json"), Some((None, "us-east-1".into())));
+    assert_eq!(parse_state_file("aws-us-us-east-1.json"), Some((Some("us".into()), "us-east-1".into())));
+    assert_eq!(
+        parse_state_file("aws-dev-us-gov-west-1.json"),
+        Some((Some("dev".into()), "us-gov-west-1".into()))
+    );
+    assert_eq!(parse_state_file("aws-us-east-1.lock"), None);
+    assert_eq!(parse_state_file("aws-Dev-us-east-1.json"), None, "not an environment's name");
+    assert_eq!(parse_state_file("local.json"), None);
+}

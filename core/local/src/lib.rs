@@ -363,6 +363,7 @@ pub fn prepare(
         port,
         token_ttl_secs: ws.manifest().targets.local.token_lifetime_s.unwrap_or(TOKEN_TTL_SECS),
         inherit_env: ws.manifest().targets.local.inherit_env,
+        environment: ws.environment().map(str::to_string),
         servers,
     };
     if let Some(o) = &old {
@@ -650,6 +651,9 @@ pub struct StatusReport {
     pub gateway_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint: Option<String>,
+    /// The environment the stack runs, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     pub servers: Vec<ServerReport>,
     pub problems: Vec<mcpkit_workspace::names::NameProblem>,
 }
@@ -665,6 +669,7 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
             pid: None,
             gateway_url: None,
             token_endpoint: None,
+            environment: None,
             servers: vec![],
             problems: vec![],
         });
@@ -683,9 +688,36 @@ pub fn status(ws: &Workspace) -> Result<StatusReport> {
         pid: st.as_ref().map(|s| s.pid),
         gateway_url: Some(plan.gateway_url()),
         token_endpoint: gateway_credentials(&paths).ok().map(|c| c.token_endpoint),
+        environment: plan.environment.clone(),
         servers: server_reports(&plan, st.as_ref().unwrap_or(&empty)),
         problems: st.map(|s| s.problems).unwrap_or_default(),
     })
+}
+
+/// One local stack runs at a time: a command for another environment than the one it runs
+/// is refused rather than quietly served by the wrong servers.
+fn same_environment(ws: &Workspace, plan: &LocalPlan) -> Result<()> {
+    if plan.environment.as_deref() == ws.environment() {
+        return Ok(());
+    }
+    let name = |e: Option<&str>| e.map(|e| format!("environment `{e}`")).unwrap_or("no environment".into());
+    let flag = |e: Option<&str>| e.map(|e| format!(" --env {e}")).unwrap_or_default();
+    Err(Error::input(
+        Problem::new(format!(
+            "the local stack runs {}, not {}",
+            name(plan.environment.as_deref()),
+            name(ws.environment())
+        ))
+        .field("--env")
+        .hint(format!(
+            "{} to use it, or run `mcpkit deploy{}` to run that one instead (one local stack at a time)",
+            match plan.environment.as_deref() {
+                Some(e) => format!("pass --env {e}"),
+                None => "leave out --env".to_string(),
+            },
+            flag(ws.environment())
+        )),
+    ))
 }
 
 /// The running stack's plan, or a clear error saying how to start it.
@@ -693,7 +725,10 @@ pub fn deployed(ws: &Workspace) -> Result<(LocalPaths, LocalPlan)> {
     let paths = LocalPaths::new(ws.root());
     let plan: Option<LocalPlan> = plan::read_json(&paths.plan())?;
     match (plan, running(&paths)) {
-        (Some(p), Some(_)) => Ok((paths, p)),
+        (Some(p), Some(_)) => {
+            same_environment(ws, &p)?;
+            Ok((paths, p))
+        }
         _ => Err(Error::input(
             Problem::new("the local stack is not running").hint("run `mcpkit deploy` first"),
         )),
@@ -705,7 +740,10 @@ pub fn deployed(ws: &Workspace) -> Result<(LocalPaths, LocalPlan)> {
 pub fn gateway_url(ws: &Workspace) -> Result<String> {
     let paths = LocalPaths::new(ws.root());
     match plan::read_json::<LocalPlan>(&paths.plan())? {
-        Some(p) => Ok(p.gateway_url()),
+        Some(p) => {
+            same_environment(ws, &p)?;
+            Ok(p.gateway_url())
+        }
         None => Err(Error::input(
             Problem::new("the local stack is not deployed").hint("run `mcpkit deploy` first"),
         )),

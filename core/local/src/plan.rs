@@ -19,6 +19,9 @@ pub struct LocalPlan {
     /// `[targets.local] inherit_env`: servers get the deployer's whole environment.
     #[serde(default)]
     pub inherit_env: bool,
+    /// The environment whose overlay this stack runs (`deploy --env`); one at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     pub servers: Vec<ServerPlan>,
 }
 

@@ -133,8 +133,10 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// The server's name in the client: the gateway's, so two workspaces' entries differ.
+/// In an environment it is the environment's gateway (`mcpkit-shop-dev`), so a client can hold
+/// dev and prod side by side.
 fn entry_name(ws: &Workspace) -> String {
-    format!("mcpkit-{}", ws.manifest().gateway.name)
+    format!("mcpkit-{}", ws.gateway_names().gateway)
 }
 
 /// `mcpkit proxy` with what it needs to find this gateway again from anywhere.
@@ -142,6 +144,9 @@ fn proxy_args(ws: &Workspace, target: &DeployTarget) -> Vec<String> {
     let mut args = vec!["proxy".to_string(), "--workspace".to_string()];
     args.push(absolute(ws.root()).to_string_lossy().into_owned());
     args.extend(["--target".to_string(), target.name().to_string()]);
+    if let Some(e) = ws.environment() {
+        args.extend(["--env".to_string(), e.to_string()]);
+    }
     if let DeployTarget::Aws(settings) = target {
         // A client started from a desktop does not see the shell's AWS_PROFILE/AWS_REGION:
         // what this command was run with goes into the entry (mcpkit.toml's are read anyway).

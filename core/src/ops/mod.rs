@@ -4,6 +4,7 @@
 pub mod add_server;
 pub mod client_file;
 pub mod connect;
+pub mod env;
 pub mod import;
 pub mod lifecycle;
 pub mod logs;

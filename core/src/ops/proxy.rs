@@ -10,7 +10,6 @@
 use super::target::{DeployTarget, gateway_token};
 use crate::error::{Error, Problem, Result};
 use crate::manifest::Workspace;
-use crate::names;
 use crate::secret::Secret;
 use mcpkit_deploy::paths::LocalPaths;
 use mcpkit_proxy::Log;
@@ -32,7 +31,7 @@ pub fn proxy(ws: &Workspace, target: &DeployTarget, log: Log) -> Result<()> {
             mcpkit_proxy::serve_stdio(url, http, log).await.map_err(stdio_error)
         });
     }
-    let gateway = names::gateway(&ws.manifest().gateway.name).gateway;
+    let gateway = ws.gateway_names().gateway;
     let file = LocalPaths::new(ws.root()).credentials(target.name(), &gateway);
     let recorded = read_file(&file);
     let url = match target {

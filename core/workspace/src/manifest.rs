@@ -289,6 +289,21 @@ impl Workspace {
         Ok(Workspace { manifest: m, environment: Some(name.to_string()), ..self.clone() })
     }
 
+    /// The gateway's physical names, in this workspace's environment.
+    pub fn gateway_names(&self) -> names::GatewayNames {
+        names::gateway_in(&self.manifest.gateway.name, self.environment())
+    }
+
+    /// Server `server`'s physical names, in this workspace's environment.
+    pub fn server_names(&self, server: &str) -> names::ServerNames {
+        names::server_in(&self.manifest.gateway.name, server, self.environment())
+    }
+
+    /// The name server `server`'s Cognito realm is made from, in this workspace's environment.
+    pub fn server_realm(&self, server: &str) -> String {
+        names::server_realm(server, self.environment())
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -421,6 +436,67 @@ impl Workspace {
             );
             out.extend(self.check_token_lifetimes(&at(&["targets"]), &local, &aws));
         }
+        out.extend(self.check_environment_collisions());
+        out
+    }
+
+    /// Two deployments of this workspace (its own, and each valid environment's) that would
+    /// need the same account-unique name: AWS would refuse the second, or one would adopt the
+    /// other's resource. Compared without case, as IAM compares names.
+    fn check_environment_collisions(&self) -> Vec<Problem> {
+        let m = &self.manifest;
+        let envs = std::iter::once(None).chain(
+            m.environments
+                .keys()
+                .filter(|e| names::check_environment(e).is_empty())
+                .map(|e| Some(e.as_str())),
+        );
+        let mut seen: BTreeMap<(&str, String), (Option<&str>, String)> = BTreeMap::new();
+        let mut out = Vec::new();
+        for env in envs {
+            let g = names::gateway_in(&m.gateway.name, env);
+            let mut owned = vec![
+                ("gateway", g.gateway.clone(), "the gateway".to_string()),
+                ("IAM role", g.role, "the gateway".into()),
+            ];
+            for server in m.servers.keys() {
+                let n = names::server_in(&m.gateway.name, server, env);
+                let who = format!("server `{server}`");
+                owned.extend([
+                    ("runtime", n.runtime, who.clone()),
+                    ("IAM role", n.role, who.clone()),
+                    ("credential provider", n.identity, who.clone()),
+                    ("user pool", n.pool, who.clone()),
+                    ("ECR repository", n.ecr_repository, who),
+                ]);
+            }
+            for (kind, name, who) in owned {
+                let deployment = |e: Option<&str>| match e {
+                    Some(e) => format!("environment `{e}`"),
+                    None => "the workspace's own deployment".to_string(),
+                };
+                match seen.get(&(kind, name.to_lowercase())) {
+                    Some((other_env, other_who)) if *other_env != env => {
+                        let at = env.or(*other_env).expect("one of two deployments is an environment");
+                        out.push(
+                            self.problem_at(
+                                &["environments", at],
+                                format!(
+                                    "{who} in {} and {other_who} in {} would both be {kind} `{name}`",
+                                    deployment(env),
+                                    deployment(*other_env)
+                                ),
+                            )
+                            .hint("rename the server or the environment: AWS names are unique in an account"),
+                        );
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert((kind, name.to_lowercase()), (env, who));
+                    }
+                }
+            }
+        }
         out
     }
 
@@ -470,6 +546,37 @@ impl Workspace {
             ));
         }
         self.top_table("servers")?.insert(name, Item::Table(server_table(server)));
+        self.refresh()
+    }
+
+    /// Adds `[environments.<name>]`, with `[environments.<name>.targets.aws]` holding `aws`'s
+    /// settings when it has any; comments and the rest of the document stay as they are.
+    pub fn add_environment(&mut self, name: &str, aws: &AwsTarget) -> Result<()> {
+        if self.manifest.environments.contains_key(name) {
+            return Err(Error::input(
+                self.problem_at(&["environments", name], format!("environment `{name}` already exists"))
+                    .hint("edit its table in mcpkit.toml, or choose another name"),
+            ));
+        }
+        let mut env = Table::new();
+        let mut t = Table::new();
+        if let Some(r) = &aws.region {
+            t.insert("region", value(r.as_str()));
+        }
+        if let Some(p) = &aws.profile {
+            t.insert("profile", value(p.as_str()));
+        }
+        if let Some(s) = aws.token_lifetime_s {
+            t.insert("token_lifetime_s", value(s as i64));
+        }
+        if !t.is_empty() {
+            let mut targets = Table::new();
+            targets.set_implicit(true);
+            targets.insert("aws", Item::Table(t));
+            env.set_implicit(true);
+            env.insert("targets", Item::Table(targets));
+        }
+        self.top_table("environments")?.insert(name, Item::Table(env));
         self.refresh()
     }
 
@@ -643,5 +750,44 @@ env = { LOG_LEVEL = "WARNING" }
         assert_eq!(dev.manifest().targets, ws.manifest().targets);
         let e = ws.in_environment("qa").unwrap_err().to_string();
         assert!(e.contains("no environment `qa`") && e.contains("dev, prod"), "{e}");
+    }
+
+    #[test]
+    fn two_deployments_that_would_share_an_account_unique_name_are_refused() {
+        let text = "[project]\nname = \"p\"\n\n[gateway]\nname = \"g\"\n\n[servers.calc]\nentrypoint = \"a.py\"\nrequirements = \"r.txt\"\n\n[servers.calc-dev]\nentrypoint = \"a.py\"\nrequirements = \"r.txt\"\n\n[environments.dev]\n";
+        let ws = Workspace::from_text(Path::new("/nowhere"), text.to_string()).unwrap();
+        let problems = ws.check_environment_collisions();
+        assert!(!problems.is_empty());
+        let p = &problems[0];
+        assert_eq!(p.field.as_deref(), Some("environments.dev"));
+        assert!(p.line.is_some(), "located: {p:?}");
+        assert!(
+            p.message.contains("server `calc` in environment `dev`")
+                && p.message.contains("server `calc-dev` in the workspace's own deployment")
+                && p.message.contains("`calc-dev-identity`"),
+            "{p:?}"
+        );
+        let fine = text.replace("[servers.calc-dev]", "[servers.calc-two]");
+        let ws = Workspace::from_text(Path::new("/nowhere"), fine).unwrap();
+        assert!(ws.check_environment_collisions().is_empty());
+    }
+
+    #[test]
+    fn adding_an_environment_keeps_the_document_and_refuses_a_second_of_a_name() {
+        let mut ws = Workspace::from_text(Path::new("/nowhere"), BASE.to_string()).unwrap();
+        let aws = AwsTarget { region: Some("eu-central-1".into()), ..Default::default() };
+        ws.add_environment("qa", &aws).unwrap();
+        assert!(ws.text().starts_with(BASE), "the document is kept as it was:\n{}", ws.text());
+        assert!(
+            ws.text().contains("[environments.qa.targets.aws]\nregion = \"eu-central-1\""),
+            "{}",
+            ws.text()
+        );
+        let qa = ws.in_environment("qa").unwrap();
+        assert_eq!(qa.manifest().targets.aws.region.as_deref(), Some("eu-central-1"));
+        let e = ws.add_environment("prod", &AwsTarget::default()).unwrap_err().to_string();
+        assert!(e.contains("already exists"), "{e}");
+        ws.add_environment("bare", &AwsTarget::default()).unwrap();
+        assert!(ws.text().contains("[environments.bare]"), "{}", ws.text());
     }
 }

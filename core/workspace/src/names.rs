@@ -242,16 +242,30 @@ pub fn gateway_in(gateway_name: &str, env: Option<&str>) -> GatewayNames {
 
 /// A server's names in environment `env`. The runtime is `{runtime}__{env}`: a server name
 /// (single hyphens) never makes `__`, so no server of the workspace's own can take an
-/// environment's runtime name. Names scoped to something already of the environment (the
-/// target, in its gateway; the resource server and client, in their pool) stay as they are,
-/// so tool names (`{target}___{tool}`) are the same in every environment.
+/// environment's runtime name. The server's Cognito realm (pool, resource server, scope,
+/// client) and its credential provider are named after [`server_realm`]. The target keeps its
+/// name: it lives inside the environment's own gateway, and its name is the prefix of every
+/// tool name (`{target}___{tool}`), which must not change from one environment to the next.
 pub fn server_in(gateway_name: &str, server_name: &str, env: Option<&str>) -> ServerNames {
     let Some(e) = env else { return server(gateway_name, server_name) };
+    let realm = server_realm(server_name, env);
     let mut n = server(&format!("{gateway_name}-{e}"), server_name);
     n.runtime = format!("{}__{e}", n.runtime);
-    n.pool = format!("{server_name}-{e}-pool");
-    n.identity = format!("{server_name}-{e}-identity");
+    n.pool = format!("{realm}-pool");
+    n.resource_server = format!("{realm}-id");
+    n.scope = format!("{realm}-id/{SCOPE}");
+    n.client = format!("{realm}-client");
+    n.identity = format!("{realm}-identity");
     n
+}
+
+/// The name a server's Cognito realm is made from (`{realm}-pool`, `{realm}-id`, ...): the
+/// server's name, or `{server}-{env}` in an environment.
+pub fn server_realm(server_name: &str, env: Option<&str>) -> String {
+    match env {
+        Some(e) => format!("{server_name}-{e}"),
+        None => server_name.to_string(),
+    }
 }
 
 /// The Cognito domain prefix for an identity realm: the lower-cased name, words Cognito
@@ -274,7 +288,23 @@ pub fn cognito_domain(name: &str, suffix: &str) -> String {
 /// accounts, so the account and region are part of it; S3 allows 3-63 lower-case letters,
 /// digits and hyphens.
 pub fn artifact_bucket(project: &str, account: &str, region: &str) -> String {
-    let tail = format!("-{account}-{region}");
+    bucket_name(project, &format!("-{account}-{region}"))
+}
+
+/// The code bucket of environment `env` (none: [`artifact_bucket`]):
+/// `mcpkit-{project}-{env}-{account}-{region}`, the project part shortened first, so the
+/// environment is always in it and no environment's deploy or destroy touches another's
+/// artifacts.
+pub fn artifact_bucket_in(project: &str, env: Option<&str>, account: &str, region: &str) -> String {
+    match env {
+        Some(e) => bucket_name(project, &format!("-{e}-{account}-{region}")),
+        None => artifact_bucket(project, account, region),
+    }
+}
+
+/// `mcpkit-{project}{tail}` within S3's 63 characters, the project part shortened to fit and
+/// made of what bucket names allow.
+fn bucket_name(project: &str, tail: &str) -> String {
     let base: String = format!("mcpkit-{}", project.to_lowercase())
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
@@ -527,7 +557,15 @@ mod tests {
             ("order-api-prod-pool", "order-api-prod-identity")
         );
         assert_eq!(s.ecr_repository, "mcpkit/shop-prod/order-api");
+        assert_eq!(
+            (s.resource_server.as_str(), s.scope.as_str(), s.client.as_str()),
+            ("order-api-prod-id", "order-api-prod-id/invoke", "order-api-prod-client")
+        );
         assert_eq!(s.target, "order-api-target", "tool names are the same in every environment");
+        assert_eq!(artifact_bucket_in("shop", None, "1", "r-1"), artifact_bucket("shop", "1", "r-1"));
+        let long = "p".repeat(60);
+        let b = artifact_bucket_in(&long, Some("prod"), "123456789012", "us-east-1");
+        assert!(b.len() <= 63 && b.ends_with("-prod-123456789012-us-east-1"), "{b}");
         assert_eq!(server_in("shop", "order-api", None), server("shop", "order-api"));
         // No server of the workspace's own takes an environment's runtime name.
         assert_ne!(

@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 
 pub const TAG_PROJECT: &str = "mcpkit:project";
 pub const TAG_RESOURCE: &str = "mcpkit:resource";
+/// The environment a resource was made for; absent on the workspace's own resources (which
+/// is how they were made before environments existed).
+pub const TAG_ENVIRONMENT: &str = "mcpkit:environment";
 
 /// How long to wait for AWS to finish something.
 #[derive(Debug, Clone)]
@@ -47,6 +50,8 @@ impl Default for Waits {
 pub struct AwsCloud {
     pub aws: Aws,
     pub project: String,
+    /// The environment deployed (none: the workspace's own deployment).
+    pub environment: Option<String>,
     /// Each code-built server's artifact.
     pub artifacts: BTreeMap<String, Spec>,
     /// Where built artifacts are cached.
@@ -68,6 +73,7 @@ impl AwsCloud {
         AwsCloud {
             aws,
             project: ws.manifest().project.name.clone(),
+            environment: ws.environment().map(str::to_string),
             artifacts,
             build_cache: ws.root().join(".mcpkit").join("build"),
             waits,
@@ -84,26 +90,38 @@ impl AwsCloud {
     }
 
     fn tags(&self, key: &Key) -> HashMap<String, String> {
-        HashMap::from([(TAG_PROJECT.to_string(), self.project.clone()), (TAG_RESOURCE.to_string(), key.id())])
+        let mut tags = HashMap::from([
+            (TAG_PROJECT.to_string(), self.project.clone()),
+            (TAG_RESOURCE.to_string(), key.id()),
+        ]);
+        if let Some(e) = &self.environment {
+            tags.insert(TAG_ENVIRONMENT.to_string(), e.clone());
+        }
+        tags
     }
 
-    /// True when `tags` say mcpkit made the resource `key` for this project. (Both matter:
-    /// the gateway's pool and a server's may share a physical name.)
+    /// True when `tags` say mcpkit made the resource `key` for this project, in this
+    /// environment. (All three matter: the gateway's pool and a server's may share a physical
+    /// name, and one environment must never adopt another's resource.)
     fn ours<'a>(&self, key: &Key, tags: impl IntoIterator<Item = (&'a String, &'a String)>) -> bool {
-        let (mut project, mut resource) = (false, false);
+        let (mut project, mut resource, mut environment) = (false, false, None);
         for (k, v) in tags {
             project |= k == TAG_PROJECT && *v == self.project;
             resource |= k == TAG_RESOURCE && *v == key.id();
+            if k == TAG_ENVIRONMENT {
+                environment = Some(v.as_str());
+            }
         }
-        project && resource
+        project && resource && environment == self.environment.as_deref()
     }
 
     /// A resource exists by this name but is not this project's.
     fn conflict(&self, key: &Key, id: &str) -> Error {
         Error::input(
             Problem::new(format!(
-                "{key} already exists in this AWS account ({id}), and mcpkit did not make it for project `{}`",
-                self.project
+                "{key} already exists in this AWS account ({id}), and mcpkit did not make it for project `{}`{}",
+                self.project,
+                self.environment.as_ref().map(|e| format!(" in environment `{e}`")).unwrap_or_default()
             ))
             .hint("delete it, or choose another server or gateway name in mcpkit.toml"),
         )
