@@ -839,3 +839,88 @@ fn a_connection_that_sends_no_request_is_closed_after_the_header_timeout() {
     // The gateway keeps serving.
     stack.run(&["tools"]).ok();
 }
+
+#[test]
+fn deploy_env_runs_the_servers_as_that_environment_and_one_stack_at_a_time() {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    let manifest = sb.path().join("calc/mcpkit.toml");
+    support::replace_once(
+        &manifest,
+        "[servers.calc]\n",
+        "[servers.calc]\nenv = { STAGE = \"base\", KEEP = \"1\" }\n",
+    );
+    sb.run("calc", &["env", "add", "staging"]).ok();
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        format!("{text}\n[environments.staging.servers.calc]\nenv = {{ STAGE = \"staging\" }}\n"),
+    )
+    .unwrap();
+    let stack = Stack::new(sb, "calc");
+
+    stack.sb.run_env("calc", &["deploy"], &[("MCPKIT_ENV", "staging")]).ok();
+    let pid = stack.pid("calc");
+    assert_eq!(mcp::initial_env(pid, "STAGE").as_deref(), Some("staging"), "the overlay's value");
+    assert_eq!(mcp::initial_env(pid, "KEEP").as_deref(), Some("1"), "what the overlay leaves alone");
+    let status = stack.sb.run("calc", &["status", "--env", "staging", "--json"]);
+    status.ok();
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        status["Local"]["environment"].as_str().or(status["environment"].as_str()),
+        Some("staging"),
+        "{status}"
+    );
+    stack.sb.run("calc", &["tools", "--env", "staging"]).ok();
+    // Another environment than the one running is refused, not served by the wrong servers.
+    stack
+        .sb
+        .run("calc", &["tools"])
+        .input_error()
+        .stderr_has("the local stack runs environment `staging`, not no environment")
+        .stderr_has("--env staging");
+    stack.sb.run("calc", &["tools", "--env", "nope"]).input_error().stderr_has("no environment `nope`");
+    let list = stack.sb.run("calc", &["env", "list", "--json"]);
+    list.ok();
+    let list: Value = serde_json::from_str(&list.stdout).unwrap();
+    let staging = list.as_array().unwrap().iter().find(|e| e["name"] == "staging").unwrap();
+    assert_eq!(staging["local"]["running"], true, "{list}");
+    let own = list.as_array().unwrap().iter().find(|e| e["name"].is_null()).unwrap();
+    assert!(own["local"].is_null(), "{list}");
+
+    stack.sb.run("calc", &["destroy", "--env", "qa"]).input_error();
+    stack.sb.run("calc", &["destroy"]).input_error().stderr_has("runs environment `staging`");
+    // Deploying the workspace's own replaces it, with the base values.
+    stack.sb.run("calc", &["deploy"]).ok();
+    let pid = stack.pid("calc");
+    assert_eq!(mcp::initial_env(pid, "STAGE").as_deref(), Some("base"));
+    stack.sb.run("calc", &["tools"]).ok();
+}
+
+#[test]
+fn env_add_refuses_names_aws_would_refuse_and_keeps_the_file() {
+    let sb = Sandbox::new();
+    sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+    let manifest = sb.path().join("calc/mcpkit.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let commented = format!("# the team's workspace\n{text}");
+    std::fs::write(&manifest, &commented).unwrap();
+    for bad in ["Prod", "dev-1", "newcognito", "production1"] {
+        sb.run("calc", &["env", "add", bad]).input_error().stderr_has("environment");
+        assert_eq!(std::fs::read_to_string(&manifest).unwrap(), commented, "{bad}: nothing written");
+    }
+    // A server whose names collide with another's in the environment.
+    sb.run("calc", &["add-server", "calc-dev", "-t", "blank"]).ok();
+    let before = std::fs::read_to_string(&manifest).unwrap();
+    sb.run("calc", &["env", "add", "dev"])
+        .input_error()
+        .stderr_has("credential provider `calc-dev-identity`")
+        .stderr_has("environments.dev");
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), before);
+    sb.run("calc", &["env", "add", "prod", "--region", "eu-west-1"]).ok();
+    let after = std::fs::read_to_string(&manifest).unwrap();
+    assert!(after.starts_with("# the team's workspace\n"), "comments kept");
+    assert!(after.contains("[environments.prod.targets.aws]\nregion = \"eu-west-1\""), "{after}");
+    sb.run("calc", &["env", "add", "prod"]).input_error().stderr_has("already exists");
+    sb.run("calc", &["validate", "--env", "prod"]).ok();
+}

@@ -11,7 +11,8 @@ pub fn exec(a: TargetArgs, p: &Printer) -> Result<ExitStatus> {
     }
     match status {
         ops::lifecycle::Status::Aws(r) => {
-            p.line(format!("AWS stack in {} ({} resources)", r.region, r.resources.len()));
+            let env = r.environment.as_ref().map(|e| format!(", environment {e}")).unwrap_or_default();
+            p.line(format!("AWS stack in {}{env} ({} resources)", r.region, r.resources.len()));
             if let Some(u) = &r.gateway_url {
                 p.line(format!("Gateway URL: {u}"));
             }
@@ -21,9 +22,10 @@ pub fn exec(a: TargetArgs, p: &Printer) -> Result<ExitStatus> {
         }
         ops::lifecycle::Status::Local(r) => {
             p.line(format!(
-                "local stack: {}{}",
+                "local stack: {}{}{}",
                 if r.running { "running" } else { "not running" },
-                r.gateway_url.as_ref().map(|u| format!(" at {u}")).unwrap_or_default()
+                r.gateway_url.as_ref().map(|u| format!(" at {u}")).unwrap_or_default(),
+                r.environment.as_ref().map(|e| format!(" (environment {e})")).unwrap_or_default()
             ));
             for s in &r.servers {
                 let err = s.last_error.as_ref().map(|e| format!("  last error: {e}")).unwrap_or_default();

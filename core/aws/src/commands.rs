@@ -613,6 +613,9 @@ pub fn destroy(
 #[derive(Debug, Serialize)]
 pub struct StatusReport {
     pub region: String,
+    /// The environment, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
     pub gateway_url: Option<String>,
     pub resources: Vec<ResourceStatus>,
 }
@@ -648,7 +651,7 @@ pub fn status(ws: &Workspace, given: &Settings) -> Result<StatusReport> {
                 },
             })
             .collect();
-        Ok(StatusReport { region, gateway_url, resources })
+        Ok(StatusReport { region, environment: ws.environment().map(str::to_string), gateway_url, resources })
     })
 }
 

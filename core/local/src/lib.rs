@@ -790,6 +790,10 @@ pub fn destroy(ws: &Workspace) -> Result<DestroyReport> {
     use nix::unistd::Pid;
     let paths = LocalPaths::new(ws.root());
     let _exclusive = exclusive(&paths)?;
+    // `destroy --env dev` must not take down the staging stack that runs instead.
+    if let Some(plan) = plan::read_json::<LocalPlan>(&paths.plan())? {
+        same_environment(ws, &plan)?;
+    }
     let mut stopped = false;
     let mut orphans = Vec::new();
     // What the supervisor last wrote, whether or not it is still alive.
