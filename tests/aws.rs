@@ -1571,3 +1571,258 @@ fn agentcore_refuses_a_second_runtime_or_gateway_of_a_name() {
         assert!(format!("{:?}", e).contains("ConflictException"), "{e:?}");
     });
 }
+
+fn status_json(sb: &Sandbox, moto: &Moto) -> (i32, Value) {
+    let r = mcpkit(sb, moto, &["status", "--target", "aws", "--json"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap_or_else(|_| panic!("{r:?}"));
+    (r.code, v)
+}
+
+fn sync_of<'a>(status: &'a Value, resource: &str) -> &'a Value {
+    status["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["resource"] == resource)
+        .unwrap_or_else(|| panic!("{resource} not in {status}"))
+}
+
+#[test]
+fn status_names_drift_exits_3_and_deploy_puts_back_what_was_changed_outside() {
+    let (moto, sb) = deployed(false);
+    let (code, st) = status_json(&sb, &moto);
+    assert_eq!(code, 0, "{st}");
+    assert_eq!(st["in_sync"], true);
+    assert!(st["resources"].as_array().unwrap().iter().all(|r| r["sync"] == "in-sync"), "{st}");
+
+    // In the "console": a variable added to the runtime, another scope on the target.
+    let state = state(&sb);
+    let rid = recorded_id(&state, "agentcore.runtime:shop");
+    let gid = recorded_id(&state, "agentcore.gateway:shop");
+    let tid = recorded_id(&state, "agentcore.target:shop-target");
+    let ac = aws_sdk_bedrockagentcorecontrol::Client::new(&moto.sdk());
+    block_on(async {
+        let rt = ac.get_agent_runtime().agent_runtime_id(&rid).send().await.unwrap();
+        let mut env = rt.environment_variables().cloned().unwrap_or_default();
+        env.insert("INJECTED".into(), "by hand".into());
+        ac.update_agent_runtime()
+            .agent_runtime_id(&rid)
+            .set_agent_runtime_artifact(rt.agent_runtime_artifact().cloned())
+            .role_arn(rt.role_arn())
+            .set_network_configuration(rt.network_configuration().cloned())
+            .set_protocol_configuration(rt.protocol_configuration().cloned())
+            .set_authorizer_configuration(rt.authorizer_configuration().cloned())
+            .set_environment_variables(Some(env))
+            .send()
+            .await
+            .unwrap();
+        let t = ac.get_gateway_target().gateway_identifier(&gid).target_id(&tid).send().await.unwrap();
+        use aws_sdk_bedrockagentcorecontrol::types::{CredentialProvider, CredentialProviderConfiguration};
+        let creds: Vec<CredentialProviderConfiguration> = t
+            .credential_provider_configurations()
+            .iter()
+            .map(|c| {
+                let Some(CredentialProvider::OauthCredentialProvider(o)) = c.credential_provider() else {
+                    panic!("an OAuth target")
+                };
+                let mut o = o.clone();
+                o.scopes.push("shop-id/admin".into());
+                CredentialProviderConfiguration::builder()
+                    .credential_provider_type(c.credential_provider_type().clone())
+                    .credential_provider(CredentialProvider::OauthCredentialProvider(o))
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        ac.update_gateway_target()
+            .gateway_identifier(&gid)
+            .target_id(&tid)
+            .name(t.name())
+            .set_target_configuration(t.target_configuration().cloned())
+            .set_credential_provider_configurations(Some(creds))
+            .send()
+            .await
+            .unwrap();
+    });
+    let (code, st) = status_json(&sb, &moto);
+    assert_eq!(code, 3, "{st}");
+    assert_eq!(st["in_sync"], false);
+    let rt = sync_of(&st, "agentcore.runtime shop");
+    assert_eq!(rt["sync"], "changed-outside", "{rt}");
+    assert_eq!(rt["fields"], json!(["environmentVariables (INJECTED)"]), "{rt}");
+    assert!(!st.to_string().contains("by hand"), "values are never reported");
+    let t = sync_of(&st, "agentcore.target shop-target");
+    assert_eq!(t["sync"], "changed-outside", "{t}");
+    assert_eq!(t["fields"], json!(["credentialProviderConfigurations"]), "{t}");
+    assert_eq!(sync_of(&st, "agentcore.gateway shop")["sync"], "in-sync");
+    let text = mcpkit(&sb, &moto, &["status", "--target", "aws"]);
+    assert_eq!(text.code, 3);
+    assert!(
+        text.stdout.contains("changed outside mcpkit: environmentVariables (INJECTED)"),
+        "{}",
+        text.stdout
+    );
+
+    // deploy puts back what mcpkit.toml says, touching those two only.
+    moto.clear_calls();
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    let mut ops: Vec<String> = moto.mutating_calls();
+    ops.sort();
+    assert!(ops.iter().any(|o| o.contains("UpdateAgentRuntime")), "{ops:?}");
+    assert!(ops.iter().any(|o| o.contains("UpdateGatewayTarget")), "{ops:?}");
+    assert!(ops.iter().all(|o| o.contains("UpdateAgentRuntime") || o.contains("GatewayTarget")), "{ops:?}");
+    let (code, st) = status_json(&sb, &moto);
+    assert_eq!(code, 0, "{st}");
+
+    // An edit of mcpkit.toml: pending, until deployed.
+    let manifest = sb.path().join("shop/mcpkit.toml");
+    support::replace_once(&manifest, "[servers.shop]\n", "[servers.shop]\nenv = { MODE = \"fast\" }\n");
+    let (code, st) = status_json(&sb, &moto);
+    assert_eq!(code, 3);
+    let rt = sync_of(&st, "agentcore.runtime shop");
+    assert_eq!(rt["sync"], "pending", "{rt}");
+    assert_eq!(rt["fields"], json!(["configuration changed"]));
+    mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
+    assert_eq!(status_json(&sb, &moto).0, 0);
+
+    // Deleted in the console: missing.
+    block_on(async {
+        ac.delete_gateway_target().gateway_identifier(&gid).target_id(&tid).send().await.unwrap();
+    });
+    let (code, st) = status_json(&sb, &moto);
+    assert_eq!(code, 3);
+    assert_eq!(sync_of(&st, "agentcore.target shop-target")["sync"], "missing");
+    assert_eq!(sync_of(&st, "agentcore.target shop-target")["status"], "gone");
+}
+
+/// Writes `message` into the runtime's log group the way AgentCore does: the endpoint's group,
+/// a `[runtime-logs]` stream of the day (and OpenTelemetry's copy, which mcpkit leaves out).
+fn runtime_log(moto: &Moto, runtime_id: &str, at_ms: i64, message: &str) {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&moto.sdk());
+    let group = format!("/aws/bedrock-agentcore/runtimes/{runtime_id}-DEFAULT");
+    block_on(async {
+        let _ = logs.create_log_group().log_group_name(&group).send().await;
+        for stream in ["2026/12/02/[runtime-logs]0b6c3f5e-7d1a-4c55-9a3e-1f2e3d4c5b6a", "otel-rt-logs"] {
+            let _ = logs.create_log_stream().log_group_name(&group).log_stream_name(stream).send().await;
+            let text = if stream == "otel-rt-logs" {
+                format!("{{\"otel\": \"{message}\"}}")
+            } else {
+                message.to_string()
+            };
+            logs.put_log_events()
+                .log_group_name(&group)
+                .log_stream_name(stream)
+                .log_events(
+                    aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                        .timestamp(at_ms)
+                        .message(text)
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    });
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+#[test]
+fn logs_come_from_each_runtimes_log_group_and_destroy_removes_the_groups() {
+    let (moto, sb) = deployed(true);
+    let st = state(&sb);
+    let shop = recorded_id(&st, "agentcore.runtime:shop");
+    let greeter = recorded_id(&st, "agentcore.runtime:greeter");
+
+    // Nothing logged yet: said, not failed.
+    let r = mcpkit(&sb, &moto, &["logs", "--target", "aws"]);
+    r.ok();
+    assert!(r.stderr.contains("shop: the runtime has not logged yet"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+
+    let now = now_ms();
+    runtime_log(&moto, &shop, now - 300_000, "shop: an old line");
+    runtime_log(&moto, &greeter, now - 90_000, "greeter: started");
+    runtime_log(&moto, &shop, now - 60_000, "shop: started");
+
+    let one = mcpkit(&sb, &moto, &["logs", "--target", "aws", "shop"]);
+    one.ok();
+    let lines: Vec<&str> = one.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", one.stdout);
+    assert!(lines[0].ends_with("shop: an old line") && lines[1].ends_with("shop: started"), "{lines:?}");
+    assert!(!one.stdout.contains("otel"), "OpenTelemetry's copy is left out");
+
+    let all = mcpkit(&sb, &moto, &["logs", "--target", "aws", "--since", "2m"]);
+    all.ok();
+    let lines: Vec<&str> = all.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", all.stdout);
+    assert!(lines[0].contains("greeter |") && lines[0].ends_with("greeter: started"), "by time: {lines:?}");
+    assert!(lines[1].contains("shop |") && lines[1].ends_with("shop: started"), "{lines:?}");
+
+    let json = mcpkit(&sb, &moto, &["logs", "--target", "aws", "--json", "shop"]);
+    json.ok();
+    let first: Value = serde_json::from_str(json.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["server"], "shop");
+    assert_eq!(first["message"], "shop: an old line");
+    assert_eq!(first["timestamp"], now - 300_000);
+    mcpkit(&sb, &moto, &["logs", "--target", "aws", "--since", "yesterday"])
+        .input_error()
+        .stderr_has("--since");
+    mcpkit(&sb, &moto, &["logs", "--target", "aws", "nope"]).input_error().stderr_has("no server `nope`");
+
+    // -f picks up a line written after it started, and stops cleanly on Ctrl-C.
+    let mut c = sb.cmd("shop");
+    c.args(["logs", "--target", "aws", "-f", "--since", "10s", "shop"]);
+    for (k, v) in moto.env() {
+        c.env(k, v);
+    }
+    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null());
+    let mut child = support::ChildGuard(c.spawn().unwrap());
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    runtime_log(&moto, &shop, now_ms(), "shop: a new line");
+    let line = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the followed line");
+    assert!(line.ends_with("shop: a new line"), "{line}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.0.id() as i32), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let status = child.0.wait().unwrap();
+    assert!(status.success(), "Ctrl-C ends -f cleanly: {status}");
+
+    // destroy removes the groups (after their runtimes), and every token-vault secret.
+    let inv = moto.inventory();
+    assert_eq!(inv["other"]["log_groups"].as_array().unwrap().len(), 2, "{inv}");
+    assert_eq!(
+        inv["other"]["secrets"].as_array().unwrap().len(),
+        2,
+        "a secret per credential provider: {inv}"
+    );
+    mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]).ok();
+    assert_eq!(counts(&moto)["total"], 0, "{}", moto.inventory());
+    let again = mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]);
+    again.ok();
+    assert!(again.stdout.contains("Nothing to destroy"), "{}", again.stdout);
+}
+
+#[test]
+fn destroy_keep_logs_leaves_only_the_log_groups() {
+    let (moto, sb) = deployed(false);
+    let shop = recorded_id(&state(&sb), "agentcore.runtime:shop");
+    runtime_log(&moto, &shop, now_ms(), "shop: started");
+    let r = mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y", "--keep-logs"]);
+    r.ok();
+    let group = format!("/aws/bedrock-agentcore/runtimes/{shop}-DEFAULT");
+    assert!(r.stdout.contains(&format!("Kept the log group {group}")), "{}", r.stdout);
+    let inv = moto.inventory();
+    assert_eq!(inv["total"], 1, "{inv}");
+    assert_eq!(inv["other"]["log_groups"][0]["name"], group);
+}

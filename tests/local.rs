@@ -924,3 +924,158 @@ fn env_add_refuses_names_aws_would_refuse_and_keeps_the_file() {
     sb.run("calc", &["env", "add", "prod"]).input_error().stderr_has("already exists");
     sb.run("calc", &["validate", "--env", "prod"]).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_access_log_has_a_line_per_request_and_no_secret() {
+    use rmcp::model::{CallToolRequestParams, GetPromptRequestParams, ReadResourceRequestParams};
+    use std::collections::BTreeMap;
+    use std::os::unix::fs::PermissionsExt;
+    let stack = tokio::task::spawn_blocking(|| {
+        let sb = Sandbox::new();
+        sb.run(".", &["new", "calc", "-t", "calculator"]).ok();
+        // A prompt and a resource beside the calculator's tools, so every kind of request has a
+        // target to go to.
+        support::replace_once(
+            &sb.path().join("calc/servers/calc/server.py"),
+            "def main() -> None:",
+            "@mcp.prompt()\ndef explain(op: str) -> str:\n    \"\"\"Explain an operation.\"\"\"\n    \
+             return f\"Explain {op} step by step\"\n\n\n@mcp.resource(\"calc://constants\")\n\
+             def constants() -> str:\n    \"\"\"Useful constants.\"\"\"\n    return \"pi=3.14159\"\n\n\n\
+             def main() -> None:",
+        );
+        sb.run("calc", &["deploy"]).ok();
+        Stack::new(sb, "calc")
+    })
+    .await
+    .unwrap();
+    let (url, token) = tokio::task::block_in_place(|| (stack.gateway_url(), stack.token()));
+    let log = stack.local().join("logs/gateway.log");
+    // `deploy` checked the gateway with a tools/list of its own: the log is there already.
+    let before = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert!(before >= 1);
+
+    let c = mcp::connect(&url, Some(&token), Era::Legacy).await.unwrap();
+    assert_eq!(mcp::tools(&c).await.len(), 3);
+    let r = mcp::call(&c, "calc-target___add", json!({"a": 12345, "b": 67890})).await;
+    assert_eq!(mcp::result_json(&r), json!({"result": 80235.0}));
+    let bad = c
+        .call_tool(
+            CallToolRequestParams::new("calc-target___add")
+                .with_arguments(json!({"a": "twelve thousand", "b": 1}).as_object().unwrap().clone()),
+        )
+        .await;
+    assert!(bad.as_ref().map(|r| r.is_error == Some(true)).unwrap_or(true), "{bad:?}");
+    let _ = c.call_tool(CallToolRequestParams::new("calc-target___nope")).await;
+    assert!(c.call_tool(CallToolRequestParams::new("nope")).await.is_err());
+    let prompts = c.list_all_prompts().await.unwrap();
+    assert_eq!(prompts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["calc-target___explain"]);
+    let mut p = GetPromptRequestParams::new("calc-target___explain");
+    p.arguments = json!({"op": "13579"}).as_object().cloned();
+    let got = c.get_prompt(p).await.unwrap();
+    assert!(serde_json::to_string(&got.messages).unwrap().contains("Explain 13579 step by step"));
+    assert_eq!(c.list_all_resources().await.unwrap().len(), 1);
+    let read = c.read_resource(ReadResourceRequestParams::new("calc://constants")).await.unwrap();
+    assert!(serde_json::to_string(&read.contents).unwrap().contains("pi=3.14159"));
+    assert!(c.read_resource(ReadResourceRequestParams::new("nowhere://x")).await.is_err());
+    let _ = c.cancel().await;
+    // 2026-07-28: `server/discover` and a stateless call.
+    let m = mcp::connect(&url, Some(&token), Era::Modern).await.unwrap();
+    let r = mcp::call(&m, "calc-target___multiply", json!({"a": 24680, "b": 2})).await;
+    assert_eq!(mcp::result_json(&r), json!({"result": 49360.0}));
+    let _ = m.cancel().await;
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let creds: Value =
+        serde_json::from_slice(&std::fs::read(stack.ws.join(".mcpkit/credentials/local-calc.json")).unwrap())
+            .unwrap();
+    let client = creds["client_id"].as_str().unwrap();
+    // Each line: an RFC 3339 UTC time, then key=value fields (`outcome=error code=N`).
+    let lines: Vec<(String, BTreeMap<String, String>)> = text
+        .lines()
+        .skip(before)
+        .map(|l| {
+            let (time, rest) = l.split_once(' ').unwrap();
+            assert!(
+                time.len() == 24 && time.as_bytes()[10] == b'T' && time.ends_with('Z') && time.contains('.'),
+                "{l}"
+            );
+            let fields = rest
+                .split(' ')
+                .map(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap_or_else(|| panic!("{l}"));
+                    (k.to_string(), v.to_string())
+                })
+                .collect::<BTreeMap<_, _>>();
+            assert_eq!(fields["client"], client, "{l}");
+            assert!(fields["duration_ms"].parse::<u64>().unwrap() < 60_000, "{l}");
+            (l.to_string(), fields)
+        })
+        .collect();
+    let find = |method: &str, name: &str| -> Vec<&BTreeMap<String, String>> {
+        lines.iter().map(|(_, f)| f).filter(|f| f["method"] == method && f["name"] == name).collect()
+    };
+    let one = |method: &str, name: &str| -> &BTreeMap<String, String> {
+        let found = find(method, name);
+        assert_eq!(found.len(), 1, "{method} {name}: {text}");
+        found[0]
+    };
+    assert_eq!(one("initialize", "-")["outcome"], "ok");
+    assert_eq!(one("server/discover", "-")["outcome"], "ok");
+    for method in ["tools/list", "prompts/list", "resources/list"] {
+        let f = one(method, "-");
+        assert_eq!((f["target"].as_str(), f["outcome"].as_str()), ("-", "ok"), "{method}");
+    }
+    let calls = find("tools/call", "calc-target___add");
+    assert_eq!(calls.len(), 2, "{text}");
+    assert_eq!((calls[0]["target"].as_str(), calls[0]["outcome"].as_str()), ("calc-target", "ok"));
+    // A tool's error result, and an unknown tool: not `ok`.
+    assert_eq!(calls[1]["target"], "calc-target");
+    assert_eq!(calls[1]["outcome"], "tool-error", "{text}");
+    let nope = one("tools/call", "calc-target___nope");
+    assert_eq!(nope["target"], "calc-target");
+    assert_ne!(nope["outcome"], "ok");
+    let bare = one("tools/call", "nope");
+    assert_eq!(
+        (bare["target"].as_str(), bare["outcome"].as_str(), bare["code"].as_str()),
+        ("-", "error", "-32602")
+    );
+    let f = one("tools/call", "calc-target___multiply");
+    assert_eq!((f["target"].as_str(), f["outcome"].as_str()), ("calc-target", "ok"));
+    let f = one("prompts/get", "calc-target___explain");
+    assert_eq!((f["target"].as_str(), f["outcome"].as_str()), ("calc-target", "ok"));
+    let f = one("resources/read", "calc://constants");
+    assert_eq!((f["target"].as_str(), f["outcome"].as_str()), ("calc-target", "ok"));
+    let f = one("resources/read", "nowhere://x");
+    assert_eq!((f["target"].as_str(), f["outcome"].as_str(), f["code"].as_str()), ("-", "error", "-32002"));
+    assert_eq!(lines.len(), 13, "one line per request and no more: {text}");
+
+    // Who, what, where, how long, how it ended: never a token, a secret, an argument or a result.
+    let mut secrets = vec![token.clone(), creds["access_token"].as_str().unwrap().to_string()];
+    secrets.extend(
+        stack.identities()["realms"].as_object().unwrap().values().map(|r| r["client_secret"].to_string()),
+    );
+    secrets.push(creds["client_secret"].as_str().unwrap().to_string());
+    let secrets: Vec<String> = secrets.into_iter().map(|s| s.trim_matches('"').to_string()).collect();
+    assert_no_secret(&text, &secrets, "gateway.log");
+    assert!(!text.contains("Bearer") && !text.contains("eyJ"), "{text}");
+    for value in
+        ["12345", "67890", "80235", "twelve", "13579", "24680", "49360", "step by step", "3.14159", "pi="]
+    {
+        assert!(!text.contains(value), "{value:?} is in the access log: {text}");
+    }
+    assert_eq!(std::fs::metadata(&log).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // `mcpkit logs gateway` shows the file, and `mcpkit logs` includes it.
+    let (one_log, all) =
+        tokio::task::block_in_place(|| (stack.run(&["logs", "gateway"]), stack.run(&["logs"])));
+    one_log.ok();
+    for (l, _) in &lines {
+        assert!(
+            one_log.stdout.lines().any(|s| s == l),
+            "{l} missing from `logs gateway`: {}",
+            one_log.stdout
+        );
+    }
+    all.ok();
+    assert!(all.stdout.contains(&format!("     gateway | {}", lines[0].0)), "{}", all.stdout);
+}

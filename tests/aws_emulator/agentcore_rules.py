@@ -406,6 +406,13 @@ def required(call, params, body):
         return [(f"ecr:{call.op}", f"arn:aws:ecr:{region}:{acct}:repository/{repo}", {})]
     if call.service == "bedrock-agentcore":
         return _agentcore_required(call, body or {})
+    if call.service == "logs":
+        # Service Authorization Reference, Amazon CloudWatch Logs: FilterLogEvents and
+        # DeleteLogGroup act on the log group; DescribeLogGroups lists the account's.
+        group = (body or {}).get("logGroupName") or params.get("logGroupName")
+        if call.op == "DescribeLogGroups" or not group:
+            return [(f"logs:{call.op}", f"arn:aws:logs:{region}:{acct}:log-group:*", {})]
+        return [(f"logs:{call.op}", f"arn:aws:logs:{region}:{acct}:log-group:{group}", {})]
     return []
 
 

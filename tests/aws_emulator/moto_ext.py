@@ -221,7 +221,7 @@ class RestRouter:
 
 _ROUTER = None  # built in make_app (loading the models takes a moment)
 _CRED_SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")
-_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Simulate")
+_READ_PREFIXES = ("Get", "List", "Describe", "Head", "BatchGet", "Simulate", "Filter")
 # Operations whose JSON body the extension reads (role propagation check or its own ops).
 _ROLE_CHECKED_OPS = {"CreateAgentRuntime", "UpdateAgentRuntime", "CreateGateway", "UpdateGateway"}
 
@@ -613,9 +613,28 @@ def create_oauth2_credential_provider(call):
     if body.get("tags"):
         _agentcore_tagger(call).tag_resource(
             p["credentialProviderArn"], [{"Key": k, "Value": v} for k, v in body["tags"].items()])
+    # AgentCore keeps the client secret in a Secrets Manager secret of its own (the token vault),
+    # `bedrock-agentcore-identity!default/oauth2/{name}`, and deletes it with the provider.
+    secret_arn = _vault_secrets(call).create_secret(
+        name=_vault_secret_name(name), secret_string=secret or "", secret_binary=None,
+        description=f"AgentCore Identity OAuth2 client secret of {name}", tags=None,
+        kms_key_id=None, client_request_token=None, replica_regions=[], force_overwrite=False)
+    p["secretArn"] = json.loads(secret_arn)["ARN"]
     # The service answers while the provider (and its secret) is still being made; Get
     # reports READY from then on.
     return _json(201, {**_provider_view(p), "status": "CREATING"})
+
+
+def _vault_secret_name(provider):
+    """The token-vault secret AgentCore makes for a provider's client secret (starter toolkit
+    `identity/helpers.py`; docs/research/operating.md)."""
+    return f"bedrock-agentcore-identity!default/oauth2/{provider}"
+
+
+def _vault_secrets(call):
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    return secretsmanager_backends[call.account][call.region]
 
 
 def _existing_provider(call):
@@ -656,6 +675,9 @@ def delete_oauth2_credential_provider(call):
         return error
     del PROVIDERS[(call.account, call.region)][p["name"]]
     _agentcore_tagger(call).delete_all_tags_for_resource(p["credentialProviderArn"])
+    vault = _vault_secrets(call)
+    if _vault_secret_name(p["name"]) in vault.secrets:
+        vault.delete_secret(_vault_secret_name(p["name"]), None, True)
     return Response(status=204, headers={"x-amzn-RequestId": str(uuid.uuid4())})
 
 
@@ -788,7 +810,20 @@ def inventory(account):
                          "vendor": p["credentialProviderVendor"],
                          "client_secret_sha256": p["secretSha256"]})
 
-    result = {"cognito": cognito, "iam": iam, "s3": s3, "ecr": ecr, "agentcore": agentcore}
+    from moto.logs.models import logs_backends
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    other = {"log_groups": [], "secrets": []}
+    for region, b in regions(logs_backends):
+        for name in list(b.groups.keys()):
+            other["log_groups"].append({"region": region, "name": name})
+    for region, b in regions(secretsmanager_backends):
+        for name, sec in list(b.secrets.items()):
+            if not getattr(sec, "deleted_date", None):
+                other["secrets"].append({"region": region, "name": sec.name})
+
+    result = {"cognito": cognito, "iam": iam, "s3": s3, "ecr": ecr, "agentcore": agentcore,
+              "other": other}
     total = sum(len(items) for group in result.values() for items in group.values())
     return {"account": account, "total": total, **result}
 

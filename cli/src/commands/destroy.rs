@@ -9,6 +9,9 @@ pub struct Args {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     pub yes: bool,
+    /// On AWS, keep the runtimes' CloudWatch log groups (deleted by default).
+    #[arg(long)]
+    pub keep_logs: bool,
 }
 
 pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
@@ -29,7 +32,7 @@ pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
         }
     }
     let progress = crate::progress::Progress::new(p.quiet() || a.common.json);
-    let destroyed = ops::lifecycle::destroy(&ws, &target, &progress)?;
+    let destroyed = ops::lifecycle::destroy(&ws, &target, &progress, a.keep_logs)?;
     if a.common.json {
         p.json(&destroyed);
         return Ok(ExitStatus::Success);
@@ -51,11 +54,16 @@ pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
         ops::lifecycle::Destroyed::Aws(r) if r.deleted.is_empty() => {
             p.line(format!("Nothing to destroy in {}.", r.region))
         }
-        ops::lifecycle::Destroyed::Aws(r) => p.line(format!(
-            "Deleted {} AWS resources in {}; state and credentials removed.",
-            r.deleted.len(),
-            r.region
-        )),
+        ops::lifecycle::Destroyed::Aws(r) => {
+            p.line(format!(
+                "Deleted {} AWS resources in {}; state and credentials removed.",
+                r.deleted.len(),
+                r.region
+            ));
+            for g in &r.kept_logs {
+                p.line(format!("Kept the log group {g}."));
+            }
+        }
     }
     Ok(ExitStatus::Success)
 }

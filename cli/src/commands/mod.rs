@@ -113,6 +113,8 @@ pub enum ExitStatus {
     Failure,
     /// The command ran and found the input bad (`validate`).
     BadInput,
+    /// `status` found the deployment not as mcpkit.toml asks or as mcpkit left it.
+    Drifted,
 }
 
 impl ExitStatus {
@@ -121,6 +123,7 @@ impl ExitStatus {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::BadInput => 2,
+            ExitStatus::Drifted => 3,
         }
     }
 }

@@ -5,9 +5,13 @@ use super::prelude::*;
 pub fn exec(a: TargetArgs, p: &Printer) -> Result<ExitStatus> {
     let ws = workspace_in(&a)?;
     let status = ops::lifecycle::status(&ws, &target(&a))?;
+    let exit = match &status {
+        ops::lifecycle::Status::Aws(r) if !r.in_sync => ExitStatus::Drifted,
+        _ => ExitStatus::Success,
+    };
     if a.json {
         p.json(&status);
-        return Ok(ExitStatus::Success);
+        return Ok(exit);
     }
     match status {
         ops::lifecycle::Status::Aws(r) => {
@@ -17,7 +21,21 @@ pub fn exec(a: TargetArgs, p: &Printer) -> Result<ExitStatus> {
                 p.line(format!("Gateway URL: {u}"));
             }
             for res in &r.resources {
-                p.line(format!("  {:<32} {:<10} {}", res.resource, res.status, res.id));
+                let fields = if res.fields.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", res.fields.join(", "))
+                };
+                p.line(format!(
+                    "  {:<40} {:<8} {}{fields}  {}",
+                    res.resource,
+                    res.status,
+                    res.sync.describe(),
+                    res.id
+                ));
+            }
+            if !r.in_sync {
+                p.line("Not in sync (exit code 3): `mcpkit deploy --target aws` applies mcpkit.toml again.");
             }
         }
         ops::lifecycle::Status::Local(r) => {
@@ -42,5 +60,5 @@ pub fn exec(a: TargetArgs, p: &Printer) -> Result<ExitStatus> {
             p.name_problems(&r.problems);
         }
     }
-    Ok(ExitStatus::Success)
+    Ok(exit)
 }

@@ -85,6 +85,9 @@ pub struct DestroyReport {
     pub region: String,
     pub deleted: Vec<String>,
     pub removed: Vec<PathBuf>,
+    /// Log groups kept (`--keep-logs`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_logs: Vec<String>,
 }
 
 /// Region and profile: flags first, then mcpkit.toml's `[targets.aws]`, then the environment.
@@ -225,14 +228,19 @@ pub fn deploy(ws: &Workspace, opts: &Options) -> Result<DeployReport> {
     let rt = mcpkit_deploy::runtime()?;
     rt.block_on(async {
         let aws = sdk::connect(&settings).await?;
-        let (cloud, desired) = cloud(ws, aws, opts.waits.clone())?;
+        let (mut cloud, desired) = cloud(ws, aws, opts.waits.clone())?;
         let path = state_path(ws.root(), ws.environment(), &cloud.aws.region);
         let store = StateStore::open(&path)?;
         let mut state = store.load()?;
         opts.reporter.begin("refresh", "reading what exists");
         let live = engine::refresh(&cloud, &state).await;
         opts.reporter.end("refresh", "read what exists");
-        let plan = engine::plan(&desired, &state, &live?)?;
+        let mut plan = engine::plan(&desired, &state, &live?)?;
+        // What was changed outside mcpkit is put back as mcpkit.toml says.
+        for (key, fields) in drifted(&cloud, &desired, &state, &plan).await? {
+            plan.repair(&key, format!("changed outside mcpkit: {}", fields.join(", ")));
+            cloud.repairs.insert(key);
+        }
         let mut report = DeployReport {
             target: "aws",
             region: cloud.aws.region.clone(),
@@ -534,7 +542,7 @@ fn in_env(ws: &Workspace) -> String {
 }
 
 /// Opens the recorded state of the configured region for reading.
-async fn deployed(ws: &Workspace, given: &Settings) -> Result<(Aws, State)> {
+pub(crate) async fn deployed(ws: &Workspace, given: &Settings) -> Result<(Aws, State)> {
     let aws = sdk::connect(&settings(ws, given)).await?;
     let path = state_path(ws.root(), ws.environment(), &aws.region);
     if !path.exists() {
@@ -579,11 +587,18 @@ pub fn token(ws: &Workspace, given: &Settings) -> Result<mcpkit_deploy::GatewayT
 
 /// Deletes everything the state says mcpkit made, dependents first; resumable, and what is
 /// already gone is fine. Removes the state and the credentials file at the end.
+/// What destroy may leave: the runtimes' log groups (`--keep-logs`).
+#[derive(Debug, Clone, Default)]
+pub struct DestroyOptions {
+    pub waits: Waits,
+    pub keep_logs: bool,
+}
+
 pub fn destroy(
     ws: &Workspace,
     given: &Settings,
     reporter: &dyn Reporter,
-    waits: Waits,
+    opts: DestroyOptions,
 ) -> Result<DestroyReport> {
     let settings = settings(ws, given);
     mcpkit_deploy::runtime()?.block_on(async {
@@ -592,9 +607,35 @@ pub fn destroy(
         let path = state_path(ws.root(), ws.environment(), &region);
         let store = StateStore::open(&path)?;
         let mut state = store.load()?;
+        let before = state.clone();
         let deleted: Vec<String> = state.records().map(|r| r.key.to_string()).collect();
-        let cloud = AwsCloud::new(ws, aws, BTreeMap::new(), waits);
+        let mut cloud = AwsCloud::new(ws, aws, BTreeMap::new(), opts.waits);
+        cloud.keep_logs = opts.keep_logs;
         engine::destroy(&cloud, &store, &mut state, &Progress::new(reporter)).await?;
+        // Then ask AWS, not the state: whatever the state named that still exists (a delete
+        // AWS acknowledged but did not do, a log group written after its runtime went).
+        let mut left: Vec<String> = Vec::new();
+        for (key, live) in engine::refresh(&cloud, &before).await? {
+            if let Some(l) = live {
+                left.push(format!("{key} ({})", l.id));
+            }
+        }
+        let mut kept_logs = Vec::new();
+        for r in before.records().filter(|r| r.key.kind == kind::RUNTIME && !r.id.is_empty()) {
+            let groups = cloud.log_groups(&r.id).await?;
+            if opts.keep_logs {
+                kept_logs.extend(groups);
+            } else {
+                left.extend(groups.into_iter().map(|g| format!("log group {g}")));
+            }
+        }
+        if !left.is_empty() {
+            return Err(Error::world(format!(
+                "destroyed what the state recorded, but AWS still has: {}",
+                left.join(", ")
+            ))
+            .with_hint("AWS acknowledged their deletes; if they are still there in a few minutes, delete them in the console"));
+        }
         let mut removed = Vec::new();
         for p in [path.clone(), path.with_extension("lock")] {
             if std::fs::remove_file(&p).is_ok() {
@@ -606,7 +647,7 @@ pub fn destroy(
         if std::fs::remove_file(&creds).is_ok() {
             removed.push(creds);
         }
-        Ok(DestroyReport { region, deleted, removed })
+        Ok(DestroyReport { region, deleted, removed, kept_logs })
     })
 }
 
@@ -618,40 +659,133 @@ pub struct StatusReport {
     pub environment: Option<String>,
     pub gateway_url: Option<String>,
     pub resources: Vec<ResourceStatus>,
+    /// Every resource is as mcpkit.toml asks and as mcpkit left it (`mcpkit status` exits 3
+    /// when not).
+    pub in_sync: bool,
 }
 
 #[derive(Debug, Serialize)]
 pub struct ResourceStatus {
     pub resource: String,
     pub id: String,
-    /// `ready`, `pending` (a create did not finish) or `gone` (deleted outside mcpkit).
+    /// `ready`, `pending` (a create did not finish), `gone` (deleted outside mcpkit), or
+    /// `absent` (in mcpkit.toml, never deployed).
     pub status: &'static str,
+    pub sync: SyncState,
+    /// What differs: the fields changed outside mcpkit, or why deploy would act.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<String>,
 }
 
-/// What the state says exists, checked against the live API.
+/// How a resource compares with mcpkit.toml and with what mcpkit applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SyncState {
+    InSync,
+    /// mcpkit.toml asks for something else: deploy will update (or make, or delete) it.
+    Pending,
+    /// Its live configuration is not what mcpkit applied.
+    ChangedOutside,
+    /// Deleted outside mcpkit.
+    Missing,
+}
+
+impl SyncState {
+    /// As `mcpkit status` prints it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SyncState::InSync => "in sync",
+            SyncState::Pending => "changed in mcpkit.toml (deploy will update)",
+            SyncState::ChangedOutside => "changed outside mcpkit",
+            SyncState::Missing => "missing",
+        }
+    }
+}
+
+/// Every resource the plan leaves alone whose live configuration is not what mcpkit applied,
+/// with the fields that differ (read concurrently; reads only).
+async fn drifted(
+    cloud: &AwsCloud,
+    desired: &[engine::Desired],
+    state: &State,
+    plan: &Plan,
+) -> Result<BTreeMap<Key, Vec<String>>> {
+    let by_key: BTreeMap<&Key, &engine::Desired> = desired.iter().map(|d| (&d.key, d)).collect();
+    let checks = plan.steps.iter().filter(|s| s.action == Action::Noop).filter_map(|s| {
+        let d = by_key.get(&s.key)?;
+        let r = state.get(&s.key)?;
+        Some(async move {
+            let fields = cloud.drift(d, r, &engine::inputs_of(d, state)).await?;
+            Ok::<_, Error>((s.key.clone(), fields))
+        })
+    });
+    let mut out = BTreeMap::new();
+    for r in futures::future::join_all(checks).await {
+        let (k, fields) = r?;
+        if !fields.is_empty() {
+            out.insert(k, fields);
+        }
+    }
+    Ok(out)
+}
+
+/// What the state says exists, read from the live API and compared with what mcpkit.toml now
+/// asks for (drift): in sync, pending a deploy, changed outside mcpkit (which fields), or
+/// missing.
 pub fn status(ws: &Workspace, given: &Settings) -> Result<StatusReport> {
     mcpkit_deploy::runtime()?.block_on(async {
         let (aws, state) = deployed(ws, given).await?;
         let region = aws.region.clone();
-        let cloud = AwsCloud::new(ws, aws, BTreeMap::new(), Waits::default());
+        let (cloud, desired) = cloud(ws, aws, Waits::default())?;
         let live = engine::refresh(&cloud, &state).await?;
+        let plan = engine::plan(&desired, &state, &live)?;
+        let mut drift = drifted(&cloud, &desired, &state, &plan).await?;
         let gateway = ws.gateway_names().gateway;
         let gateway_url = gateway_of(&state, &gateway).ok().map(|g| g.url);
         let mut records: Vec<_> = state.records().collect();
         records.sort_by_key(|r| r.order);
-        let resources = records
-            .into_iter()
-            .map(|r| ResourceStatus {
+        let mut resources = Vec::new();
+        for r in records {
+            let status = match (r.status, live.get(&r.key)) {
+                (engine::RecordStatus::Pending, _) => "pending",
+                (_, Some(None)) => "gone",
+                _ => "ready",
+            };
+            let step = plan.steps.iter().find(|s| s.key == r.key);
+            let (sync, fields) = match (status, step) {
+                ("gone", _) => (SyncState::Missing, vec![]),
+                (_, Some(s)) if s.action != Action::Noop => (SyncState::Pending, vec![s.reason.clone()]),
+                _ => match drift.remove(&r.key) {
+                    Some(fields) => (SyncState::ChangedOutside, fields),
+                    None => (SyncState::InSync, vec![]),
+                },
+            };
+            resources.push(ResourceStatus {
                 resource: r.key.to_string(),
                 id: r.id.clone(),
-                status: match (r.status, live.get(&r.key)) {
-                    (engine::RecordStatus::Pending, _) => "pending",
-                    (_, Some(None)) => "gone",
-                    _ => "ready",
-                },
-            })
-            .collect();
-        Ok(StatusReport { region, environment: ws.environment().map(str::to_string), gateway_url, resources })
+                status,
+                sync,
+                fields,
+            });
+        }
+        // In mcpkit.toml, never deployed (a server added since).
+        for s in plan.steps.iter().filter(|s| state.get(&s.key).is_none()) {
+            resources.push(ResourceStatus {
+                resource: s.key.to_string(),
+                id: String::new(),
+                status: "absent",
+                sync: SyncState::Pending,
+                fields: vec![s.reason.clone()],
+            });
+        }
+        let in_sync = resources.iter().all(|r| r.sync == SyncState::InSync);
+        Ok(StatusReport {
+            region,
+            environment: ws.environment().map(str::to_string),
+            gateway_url,
+            resources,
+            in_sync,
+        })
     })
 }
 

@@ -5,6 +5,7 @@
 pub mod artifact;
 pub mod cloud;
 pub mod commands;
+pub mod logs;
 pub mod policy;
 pub mod resources;
 pub mod sdk;

@@ -410,6 +410,26 @@ pub fn deployer(scope: &Scope, desired: &[mcpkit_engine::Desired]) -> Value {
             "Resource": agentcore
         }));
     }
+    let runtimes = of(kind::RUNTIME);
+    if !runtimes.is_empty() {
+        // `mcpkit logs` reads the runtimes' log groups; destroy deletes them (AgentCore leaves
+        // them). Listing takes the account's log groups as its resource.
+        statements.push(json!({
+            "Sid": "RuntimeLogGroups",
+            "Effect": "Allow",
+            "Action": ["logs:FilterLogEvents", "logs:DeleteLogGroup"],
+            "Resource": runtimes
+                .iter()
+                .map(|r| arn("logs", &format!("log-group:/aws/bedrock-agentcore/runtimes/{r}-*")))
+                .collect::<Vec<_>>()
+        }));
+        statements.push(json!({
+            "Sid": "ListLogGroups",
+            "Effect": "Allow",
+            "Action": ["logs:DescribeLogGroups"],
+            "Resource": [arn("logs", "log-group:*")]
+        }));
+    }
     let providers: Vec<String> = of(kind::CREDENTIAL_PROVIDER);
     if !providers.is_empty() {
         let mut vault = vec![arn("bedrock-agentcore", "token-vault/default")];

@@ -37,6 +37,8 @@ pub struct Aws {
     pub s3: aws_sdk_s3::Client,
     pub ecr: aws_sdk_ecr::Client,
     pub agentcore: aws_sdk_bedrockagentcorecontrol::Client,
+    /// CloudWatch Logs: the runtimes' application logs.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
@@ -131,7 +133,10 @@ pub async fn connect(settings: &Settings) -> Result<Aws> {
             .retry_partition(retry_partition())
             .build(),
     );
-    Ok(Aws { region, account, partition, cognito_base, config, cognito, iam, s3, ecr, agentcore })
+    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+        aws_sdk_cloudwatchlogs::config::Builder::from(&config).retry_partition(retry_partition()).build(),
+    );
+    Ok(Aws { region, account, partition, cognito_base, config, cognito, iam, s3, ecr, agentcore, logs })
 }
 
 impl Aws {

@@ -52,6 +52,10 @@ impl LocalPaths {
     pub fn supervisor_log(&self) -> PathBuf {
         self.logs().join("supervisor.log")
     }
+    /// The local gateway's access log: a line per MCP request, never a token or an argument.
+    pub fn gateway_log(&self) -> PathBuf {
+        self.logs().join("gateway.log")
+    }
     /// Virtualenvs survive `destroy`: they are a cache, rebuilt when requirements change.
     pub fn venv(&self, server: &str) -> PathBuf {
         self.mcpkit().join("venvs").join(server)

@@ -124,9 +124,23 @@ pub struct Step {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
     pub steps: Vec<Step>,
+    /// Updated even though their configuration and inputs are what the state recorded: the
+    /// cloud found them changed outside mcpkit ([`Plan::repair`]).
+    #[serde(skip)]
+    repairs: BTreeSet<Key>,
 }
 
 impl Plan {
+    /// Turns `key`'s no-op into an update: what the state recorded is no longer what exists,
+    /// so the update puts back what mcpkit.toml asks.
+    pub fn repair(&mut self, key: &Key, reason: String) {
+        if let Some(s) = self.steps.iter_mut().find(|s| &s.key == key && s.action == Action::Noop) {
+            s.action = Action::Update;
+            s.reason = reason;
+            self.repairs.insert(key.clone());
+        }
+    }
+
     pub fn mutating(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.action != Action::Noop)
     }
@@ -228,7 +242,7 @@ pub fn plan(
             reason: "no longer in mcpkit.toml".into(),
         });
     }
-    Ok(Plan { steps })
+    Ok(Plan { steps, repairs: BTreeSet::new() })
 }
 
 /// Reads every recorded resource from the live API (concurrently). Pending records are left
@@ -296,7 +310,7 @@ pub async fn apply<T: Cloud>(
                 state.get(&step.key).is_some_and(|r| r.hash == d.hash() && r.inputs == inputs_digest);
             match step.action {
                 // Up to date, unless a dependency changed in this run and handed new outputs.
-                Action::Noop | Action::Update if unchanged => {
+                Action::Noop | Action::Update if unchanged && !plan.repairs.contains(&step.key) => {
                     done.insert(step.key.clone());
                     continue;
                 }

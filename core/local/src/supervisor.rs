@@ -55,6 +55,8 @@ pub async fn run(
         SITECUSTOMIZE.as_bytes(),
     )?;
     let auth = AuthFile::load(&paths)?;
+    // The gateway's access log, moved aside when big and opened before the first request.
+    super::gateway::access::AccessLog::start(&paths);
     let stack = Arc::new(Stack::new(paths.clone(), plan.clone(), ids, auth, foreground));
     let ct = CancellationToken::new();
     let app = router(stack.clone(), plan.gateway.clone(), ct.child_token());

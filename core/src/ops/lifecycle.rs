@@ -123,11 +123,18 @@ pub enum Destroyed {
     Aws(crate::aws::commands::DestroyReport),
 }
 
-pub fn destroy(ws: &Workspace, target: &DeployTarget, reporter: &dyn Reporter) -> Result<Destroyed> {
+/// `keep_logs`: on AWS, leave the runtimes' log groups (locally, logs go with the stack).
+pub fn destroy(
+    ws: &Workspace,
+    target: &DeployTarget,
+    reporter: &dyn Reporter,
+    keep_logs: bool,
+) -> Result<Destroyed> {
     match target {
         DeployTarget::Local => crate::local::destroy(ws).map(Destroyed::Local),
         DeployTarget::Aws(settings) => {
-            crate::aws::commands::destroy(ws, settings, reporter, Default::default()).map(Destroyed::Aws)
+            let opts = crate::aws::commands::DestroyOptions { keep_logs, ..Default::default() };
+            crate::aws::commands::destroy(ws, settings, reporter, opts).map(Destroyed::Aws)
         }
     }
 }

@@ -7,21 +7,35 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The log files to show: one server's, or every server's and the supervisor's.
+/// What `mcpkit logs` calls the local gateway's access log (a server of that name wins).
+pub const GATEWAY: &str = "gateway";
+
+/// The log files to show: one server's, the gateway's access log (`gateway`, unless a server
+/// has that name: its log is the same file, `logs/gateway.log`), or every server's, the
+/// supervisor's and the gateway's.
 pub fn files(ws: &Workspace, server: Option<&str>) -> Result<Vec<(String, PathBuf)>> {
     let paths = LocalPaths::new(ws.root());
+    let servers = &ws.manifest().servers;
     match server {
-        Some(s) => {
-            if !ws.manifest().servers.contains_key(s) {
-                return Err(Error::input(
-                    Problem::new(format!("there is no server `{s}` in this workspace")).field("<server>"),
-                ));
-            }
-            Ok(vec![(s.to_string(), paths.server_log(s))])
-        }
+        Some(s) if servers.contains_key(s) => Ok(vec![(s.to_string(), paths.server_log(s))]),
+        Some(GATEWAY) => Ok(vec![(GATEWAY.to_string(), paths.gateway_log())]),
+        Some(s) => Err(Error::input(
+            Problem::new(format!("there is no server `{s}` in this workspace"))
+                .field("<server>")
+                .hint(format!("`{GATEWAY}` shows the gateway's access log")),
+        )),
         None => {
-            let mut v = vec![("supervisor".to_string(), paths.supervisor_log())];
-            v.extend(ws.manifest().servers.keys().map(|s| (s.clone(), paths.server_log(s))));
+            let mut v = vec![
+                ("supervisor".to_string(), paths.supervisor_log()),
+                (GATEWAY.to_string(), paths.gateway_log()),
+            ];
+            for s in servers.keys() {
+                // A server named like one of mcpkit's own logs writes to that very file: it is
+                // shown once, under the server's name.
+                let log = paths.server_log(s);
+                v.retain(|(_, p)| *p != log);
+                v.push((s.clone(), log));
+            }
             Ok(v)
         }
     }
@@ -64,9 +78,65 @@ pub fn show(files: &[(String, PathBuf)], follow: bool, out: &mut dyn Write) -> R
     }
 }
 
+/// `mcpkit logs --target aws`: the runtimes' logs from CloudWatch (`crate::aws::logs`).
+pub fn aws(
+    ws: &Workspace,
+    target: &crate::ops::target::DeployTarget,
+    server: Option<&str>,
+    since: Option<&str>,
+    follow: bool,
+    sink: &mut dyn crate::aws::logs::LogSink,
+) -> Result<()> {
+    let crate::ops::target::DeployTarget::Aws(settings) = target else {
+        return Err(Error::input(Problem::new("not the AWS target").field("--target")));
+    };
+    let now = std::time::SystemTime::now();
+    // Without --since: the last hour, enough for a first look, and what `aws logs tail --since 1h`
+    // (the starter toolkit's suggestion) shows.
+    let since = match since {
+        Some(s) => crate::aws::logs::parse_since(s, now)?,
+        None => now - Duration::from_secs(3600),
+    };
+    crate::aws::logs::logs(ws, settings, server, since, follow, sink)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn workspace(servers: &[&str]) -> Workspace {
+        let mut text = "[project]\nname = \"shop\"\n\n[gateway]\nname = \"shop\"\n".to_string();
+        for s in servers {
+            text.push_str(&format!("\n[servers.{s}]\nentrypoint = \"{s}.py\"\nrequirements = \"r.txt\"\n"));
+        }
+        Workspace::from_text(std::path::Path::new("/ws"), text).unwrap()
+    }
+
+    /// `gateway` names the gateway's access log, in the list of all logs too; a server of that
+    /// name wins (its log is the same file), and is listed once.
+    #[test]
+    fn gateway_names_the_access_log_unless_a_server_has_that_name() {
+        let logs = PathBuf::from("/ws/.mcpkit/local/logs");
+        let ws = workspace(&["api"]);
+        assert_eq!(files(&ws, Some("gateway")).unwrap(), vec![("gateway".into(), logs.join("gateway.log"))]);
+        assert_eq!(files(&ws, Some("api")).unwrap(), vec![("api".into(), logs.join("api.log"))]);
+        let e = files(&ws, Some("nope")).unwrap_err().to_string();
+        assert!(e.contains("no server `nope`"), "{e}");
+        let labels = |ws: &Workspace| -> Vec<(String, PathBuf)> { files(ws, None).unwrap() };
+        assert_eq!(
+            labels(&ws),
+            vec![
+                ("supervisor".into(), logs.join("supervisor.log")),
+                ("gateway".into(), logs.join("gateway.log")),
+                ("api".into(), logs.join("api.log")),
+            ]
+        );
+        let ws = workspace(&["api", "gateway"]);
+        assert_eq!(files(&ws, Some("gateway")).unwrap(), vec![("gateway".into(), logs.join("gateway.log"))]);
+        let all = labels(&ws);
+        assert_eq!(all.iter().filter(|(_, p)| *p == logs.join("gateway.log")).count(), 1, "{all:?}");
+        assert_eq!(all.len(), 3, "{all:?}");
+    }
 
     /// A line that is not UTF-8 is shown (with replacement characters), and the lines after it
     /// and the other files go on printing.

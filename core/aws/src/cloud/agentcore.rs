@@ -27,6 +27,11 @@ use std::collections::HashMap;
 
 /// What a runtime is made from: artifact, role ARN, authorizer (none: IAM), environment,
 /// description.
+/// A gateway's role, protocol, authorizer type and configuration, and description: what create
+/// and update send alike.
+type GatewaySettings =
+    (String, GatewayProtocolConfiguration, AuthorizerType, Option<AuthorizerConfiguration>, Option<String>);
+
 type RuntimeRequest =
     (AgentRuntimeArtifact, String, Option<AuthorizerConfiguration>, HashMap<String, String>, Option<String>);
 
@@ -57,7 +62,7 @@ impl AwsCloud {
 
     /// Everything a runtime is made from, for create and update alike (an update is a full
     /// replace in AgentCore).
-    fn runtime_request(&self, d: &Desired, inputs: &Inputs) -> Result<RuntimeRequest> {
+    pub(super) fn runtime_request(&self, d: &Desired, inputs: &Inputs) -> Result<RuntimeRequest> {
         let c: RuntimeConfig = res::config(d)?;
         let artifact = if let Some(code) = res::input::<CodeOut>(inputs)? {
             let entry = self
@@ -236,7 +241,39 @@ impl AwsCloud {
         self.wait_gone(&format!("runtime {}", r.key.name), || async {
             Ok(ac.get_agent_runtime().agent_runtime_id(&r.id).send().await.found("read runtime")?.is_some())
         })
-        .await
+        .await?;
+        // AgentCore leaves the runtime's log groups behind (no AWS tool deletes them either:
+        // docs/research/operating.md). Deleted here, with the runtime, so an interrupted
+        // destroy that resumes still knows the runtime's id.
+        if !self.keep_logs {
+            for group in self.log_groups(&r.id).await? {
+                self.aws
+                    .logs
+                    .delete_log_group()
+                    .log_group_name(&group)
+                    .send()
+                    .await
+                    .gone_ok(&format!("delete the log group {group}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The log groups of runtime `id`'s endpoints that exist.
+    pub async fn log_groups(&self, id: &str) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(crate::logs::log_group_prefix(id))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.ctx("list the runtime's log groups")?;
+            out.extend(page.log_groups().iter().filter_map(|g| g.log_group_name().map(str::to_string)));
+        }
+        Ok(out)
     }
 
     fn provider_config(
@@ -337,17 +374,7 @@ impl AwsCloud {
         GatewayOut { id: id.to_string(), arn: arn.to_string(), url: url.to_string() }.live(id)
     }
 
-    fn gateway_settings(
-        &self,
-        d: &Desired,
-        inputs: &Inputs,
-    ) -> Result<(
-        String,
-        GatewayProtocolConfiguration,
-        AuthorizerType,
-        Option<AuthorizerConfiguration>,
-        Option<String>,
-    )> {
+    pub(super) fn gateway_settings(&self, d: &Desired, inputs: &Inputs) -> Result<GatewaySettings> {
         let role = res::need::<RoleOut>(inputs)?.arn;
         let c: GatewayConfig = res::config(d)?;
         let protocol = GatewayProtocolConfiguration::Mcp(
@@ -474,7 +501,7 @@ impl AwsCloud {
 
     /// The target's endpoint and credentials, and a hash of them (the target's "shape"): when
     /// only the server's code changed, the shape is the same and a synchronisation suffices.
-    fn target_settings(
+    pub(super) fn target_settings(
         &self,
         d: &Desired,
         inputs: &Inputs,
@@ -662,7 +689,8 @@ impl AwsCloud {
         let (target, creds, shape) = self.target_settings(d, inputs)?;
         self.preflight(&gateway_id, d, inputs).await?;
         let ac = &self.aws.agentcore;
-        if res::recorded::<TargetOut>(Some(current))?.is_some_and(|t| t.shape == shape) {
+        let same_shape = res::recorded::<TargetOut>(Some(current))?.is_some_and(|t| t.shape == shape);
+        if same_shape && !self.repairs.contains(&d.key) {
             ac.synchronize_gateway_targets()
                 .gateway_identifier(&gateway_id)
                 .target_id_list(&current.id)

@@ -10,6 +10,7 @@
 
 mod agentcore;
 mod cognito;
+mod drift;
 mod iam;
 mod preflight;
 mod storage;
@@ -52,6 +53,11 @@ pub struct AwsCloud {
     pub project: String,
     /// The environment deployed (none: the workspace's own deployment).
     pub environment: Option<String>,
+    /// A runtime's delete leaves its log groups (`destroy --keep-logs`).
+    pub keep_logs: bool,
+    /// Resources found changed outside mcpkit: their update is a full one (a target's is not
+    /// a mere synchronisation).
+    pub repairs: std::collections::BTreeSet<Key>,
     /// Each code-built server's artifact.
     pub artifacts: BTreeMap<String, Spec>,
     /// Where built artifacts are cached.
@@ -74,6 +80,8 @@ impl AwsCloud {
             aws,
             project: ws.manifest().project.name.clone(),
             environment: ws.environment().map(str::to_string),
+            keep_logs: false,
+            repairs: Default::default(),
             artifacts,
             build_cache: ws.root().join(".mcpkit").join("build"),
             waits,

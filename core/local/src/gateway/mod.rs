@@ -7,6 +7,7 @@
 
 #![allow(deprecated)] // logging: see mcpkit_deploy::mcp
 
+pub mod access;
 pub mod catalog;
 pub mod held;
 pub mod relay;
@@ -14,14 +15,16 @@ pub mod search;
 
 use super::plan::ServerState;
 use super::stack::{Stack, Upstream};
+use access::{AccessLog, Outcome, Pending};
 use catalog::page;
 use held::{Call, Held, Round};
 use mcpkit_workspace::names;
 use relay::{Current, Wants};
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ErrorCode, GetPromptRequestParams,
-    GetPromptResponse, Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    ListToolsResult, LoggingLevel, PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, DiscoverResult, ErrorCode,
+    GetPromptRequestParams, GetPromptResponse, Implementation, InitializeRequestParams, InitializeResult,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, LoggingLevel,
+    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
     RequestMetaObject, ResultType, ServerCapabilities, ServerConfig, SetLevelRequestParams, Tool,
 };
 use rmcp::service::{NotificationContext, RequestContext};
@@ -41,6 +44,8 @@ pub struct Gateway {
     pub name: String,
     /// What `logging/setLevel` set in this session.
     log_level: Arc<Mutex<Option<LoggingLevel>>>,
+    /// Where each request's line goes ([`access`]).
+    access: Option<Arc<AccessLog>>,
 }
 
 fn unavailable(msg: String) -> CallToolResponse {
@@ -90,7 +95,14 @@ fn forwarded_meta(log_level: Option<LoggingLevel>) -> Option<RequestMetaObject> 
 
 impl Gateway {
     pub fn new(stack: Arc<Stack>, name: String) -> Self {
-        Gateway { stack, name, log_level: Arc::new(Mutex::new(None)) }
+        let access = AccessLog::of(&stack.paths);
+        Gateway { stack, name, log_level: Arc::new(Mutex::new(None)), access }
+    }
+
+    /// The access log's line of the request in `ctx`, written when it ends.
+    fn begin(&self, ctx: &RequestContext<RoleServer>, method: &'static str, name: Option<&str>) -> Pending {
+        let modern = ctx.protocol_version().is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        Pending::new(self.access.clone(), principal(ctx), method, name, modern)
     }
 
     /// The upstream of a ready target, or what to tell the client instead.
@@ -181,6 +193,119 @@ impl Gateway {
             Round::Asked(call, requests) => Ok(self.stack.held.keep(call, principal(ctx), requests).into()),
         }
     }
+
+    /// `tools/call`: the search tool, or the call routed to its target.
+    async fn route_call(
+        &self,
+        request: CallToolRequestParams,
+        ctx: RequestContext<RoleServer>,
+        line: &mut Pending,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if request.name == SEARCH_TOOL {
+            return Ok(search::answer(request.arguments.as_ref(), &self.stack.view().tools).into());
+        }
+        let Some((target, tool)) = names::split_tool_name(&request.name) else {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool `{}`: gateway tools are named <target>___<tool>", request.name),
+                None,
+            ));
+        };
+        line.routed(target);
+        // The retry of a call the gateway holds for this client.
+        if let Some(state) = request.request_state.as_deref().filter(|s| Held::is_ours(s)) {
+            let Some(mut call) = self.stack.held.take(state, &principal(&ctx)) else {
+                return Err(ErrorData::invalid_params(
+                    "requestState is unknown or has expired; call the tool again",
+                    None,
+                ));
+            };
+            call.answer(request.input_responses.unwrap_or_default());
+            return self.finish(target, call, &ctx).await.map(completed);
+        }
+        let upstream = match self.upstream(target).await {
+            Ok(u) => u,
+            Err(answer) => return answer,
+        };
+        let mut params = CallToolRequestParams::new(tool.to_string());
+        params.arguments = request.arguments;
+        // A server's own MRTR state, from a call it answered over the shared connection.
+        params.input_responses = request.input_responses;
+        params.request_state = request.request_state;
+        let session_level = *self.log_level.lock().expect("log level");
+        let resp = match Wants::of(&ctx, session_level) {
+            Some(wants) if params.request_state.is_none() => {
+                // What the client wants to hear, asked of the server as 2026-07-28 asks it (a
+                // server of an earlier era sends its log messages regardless).
+                params.meta = forwarded_meta(wants.log_level);
+                self.call_relayed(target, upstream.clone(), params, wants, &ctx).await?
+            }
+            _ => {
+                // rmcp moves a request's `_meta` into its context.
+                params.meta = forwarded_meta(ctx.meta.log_level());
+                self.call_shared(target, &upstream, params).await?
+            }
+        };
+        Ok(completed(resp))
+    }
+
+    /// `prompts/get`, routed by the prompt's prefix.
+    async fn route_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        ctx: RequestContext<RoleServer>,
+        line: &mut Pending,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        // The spec's error for an unknown prompt: -32602.
+        let unknown = || ErrorData::invalid_params(format!("unknown prompt `{}`", request.name), None);
+        if !self.stack.view().prompts.iter().any(|p| p.name == request.name) {
+            return Err(unknown());
+        }
+        let (target, prompt) = names::split_tool_name(&request.name).ok_or_else(unknown)?;
+        line.routed(target);
+        let upstream = self.upstream(target).await.map_err(|_| unknown())?;
+        let mut params = GetPromptRequestParams::new(prompt.to_string());
+        params.arguments = request.arguments;
+        params.meta = forwarded_meta(ctx.meta.log_level());
+        params.input_responses = request.input_responses;
+        params.request_state = request.request_state;
+        let client = reach(&upstream).await?;
+        let mut resp = client.get_prompt_once(params).await.map_err(failed(target))?;
+        if let GetPromptResponse::Complete(r) = &mut resp {
+            r.result_type.get_or_insert(ResultType::COMPLETE);
+        }
+        Ok(resp)
+    }
+
+    /// `resources/read`, routed by the URI.
+    async fn route_read(
+        &self,
+        request: ReadResourceRequestParams,
+        ctx: RequestContext<RoleServer>,
+        line: &mut Pending,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        // The spec's error for an unknown resource: -32002, with the URI in `data`.
+        let unknown = || {
+            ErrorData::new(
+                ErrorCode::RESOURCE_NOT_FOUND,
+                format!("resource not found: {}", request.uri),
+                Some(serde_json::json!({ "uri": request.uri })),
+            )
+        };
+        let target =
+            self.stack.view().resource_target(&request.uri).map(str::to_string).ok_or_else(unknown)?;
+        line.routed(&target);
+        let upstream = self.upstream(&target).await.map_err(|_| unknown())?;
+        let mut params = ReadResourceRequestParams::new(request.uri.clone());
+        params.meta = forwarded_meta(ctx.meta.log_level());
+        params.input_responses = request.input_responses;
+        params.request_state = request.request_state;
+        let client = reach(&upstream).await?;
+        let mut resp = client.read_resource_once(params).await.map_err(failed(&target))?;
+        if let ReadResourceResponse::Complete(r) = &mut resp {
+            r.result_type.get_or_insert(ResultType::COMPLETE);
+        }
+        Ok(resp)
+    }
 }
 
 impl ServerHandler for Gateway {
@@ -228,26 +353,60 @@ impl ServerHandler for Gateway {
         });
     }
 
+    async fn initialize(
+        &self,
+        request: InitializeRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<InitializeResult, ErrorData> {
+        // rmcp's own `initialize`, with its line.
+        let line = self.begin(&ctx, "initialize", None);
+        ctx.peer.set_peer_info(request.clone());
+        let r = self.negotiate_initialize(&request);
+        line.end(&r, |_| Outcome::Ok);
+        r
+    }
+
+    async fn discover(&self, ctx: RequestContext<RoleServer>) -> Result<DiscoverResult, ErrorData> {
+        let line = self.begin(&ctx, "server/discover", None);
+        let r = Ok(DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.get_info(),
+        ));
+        line.end(&r, |_| Outcome::Ok);
+        r
+    }
+
+    async fn ping(&self, ctx: RequestContext<RoleServer>) -> Result<(), ErrorData> {
+        self.begin(&ctx, "ping", None).end(&Ok::<_, ErrorData>(()), |_| Outcome::Ok);
+        Ok(())
+    }
+
     async fn set_level(
         &self,
         request: SetLevelRequestParams,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
+        let line = self.begin(&ctx, "logging/setLevel", None);
         *self.log_level.lock().expect("log level") = Some(request.level);
+        line.end(&Ok::<_, ErrorData>(()), |_| Outcome::Ok);
         Ok(())
     }
 
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        let line = self.begin(&ctx, "tools/list", None);
         let view = self.stack.view();
-        let (tools, next) =
-            page(&view.tools, |t| t.name.as_ref(), request.as_ref().and_then(|r| r.cursor.as_deref()))?;
-        let mut r = ListToolsResult::with_all_items(tools);
-        r.next_cursor = next;
-        Ok(r)
+        let r = page(&view.tools, |t| t.name.as_ref(), request.as_ref().and_then(|r| r.cursor.as_deref()))
+            .map(|(tools, next)| {
+                let mut r = ListToolsResult::with_all_items(tools);
+                r.next_cursor = next;
+                r
+            });
+        line.end(&r, |_| Outcome::Ok);
+        r
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -259,63 +418,31 @@ impl ServerHandler for Gateway {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if request.name == SEARCH_TOOL {
-            return Ok(search::answer(request.arguments.as_ref(), &self.stack.view().tools).into());
-        }
-        let Some((target, tool)) = names::split_tool_name(&request.name) else {
-            return Err(ErrorData::invalid_params(
-                format!("unknown tool `{}`: gateway tools are named <target>___<tool>", request.name),
-                None,
-            ));
-        };
-        // The retry of a call the gateway holds for this client.
-        if let Some(state) = request.request_state.as_deref().filter(|s| Held::is_ours(s)) {
-            let Some(mut call) = self.stack.held.take(state, &principal(&ctx)) else {
-                return Err(ErrorData::invalid_params(
-                    "requestState is unknown or has expired; call the tool again",
-                    None,
-                ));
-            };
-            call.answer(request.input_responses.unwrap_or_default());
-            return self.finish(target, call, &ctx).await.map(completed);
-        }
-        let upstream = match self.upstream(target).await {
-            Ok(u) => u,
-            Err(answer) => return answer,
-        };
-        let mut params = CallToolRequestParams::new(tool.to_string());
-        params.arguments = request.arguments;
-        // A server's own MRTR state, from a call it answered over the shared connection.
-        params.input_responses = request.input_responses;
-        params.request_state = request.request_state;
-        let session_level = *self.log_level.lock().expect("log level");
-        let resp = match Wants::of(&ctx, session_level) {
-            Some(wants) if params.request_state.is_none() => {
-                // What the client wants to hear, asked of the server as 2026-07-28 asks it (a
-                // server of an earlier era sends its log messages regardless).
-                params.meta = forwarded_meta(wants.log_level);
-                self.call_relayed(target, upstream.clone(), params, wants, &ctx).await?
-            }
-            _ => {
-                // rmcp moves a request's `_meta` into its context.
-                params.meta = forwarded_meta(ctx.meta.log_level());
-                self.call_shared(target, &upstream, params).await?
-            }
-        };
-        Ok(completed(resp))
+        let mut line = self.begin(&ctx, "tools/call", Some(&request.name));
+        let r = self.route_call(request, ctx, &mut line).await;
+        line.end(&r, |resp| match resp {
+            CallToolResponse::Complete(r) if r.is_error == Some(true) => Outcome::ToolError,
+            CallToolResponse::InputRequired(_) => Outcome::InputRequired,
+            _ => Outcome::Ok,
+        });
+        r
     }
 
     async fn list_prompts(
         &self,
         request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
+        let line = self.begin(&ctx, "prompts/list", None);
         let view = self.stack.view();
-        let (prompts, next) =
-            page(&view.prompts, |p| p.name.as_str(), request.as_ref().and_then(|r| r.cursor.as_deref()))?;
-        let mut r = ListPromptsResult::with_all_items(prompts);
-        r.next_cursor = next;
-        Ok(r)
+        let r = page(&view.prompts, |p| p.name.as_str(), request.as_ref().and_then(|r| r.cursor.as_deref()))
+            .map(|(prompts, next)| {
+                let mut r = ListPromptsResult::with_all_items(prompts);
+                r.next_cursor = next;
+                r
+            });
+        line.end(&r, |_| Outcome::Ok);
+        r
     }
 
     async fn get_prompt(
@@ -323,50 +450,47 @@ impl ServerHandler for Gateway {
         request: GetPromptRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, ErrorData> {
-        // The spec's error for an unknown prompt: -32602.
-        let unknown = || ErrorData::invalid_params(format!("unknown prompt `{}`", request.name), None);
-        if !self.stack.view().prompts.iter().any(|p| p.name == request.name) {
-            return Err(unknown());
-        }
-        let (target, prompt) = names::split_tool_name(&request.name).ok_or_else(unknown)?;
-        let upstream = self.upstream(target).await.map_err(|_| unknown())?;
-        let mut params = GetPromptRequestParams::new(prompt.to_string());
-        params.arguments = request.arguments;
-        params.meta = forwarded_meta(ctx.meta.log_level());
-        params.input_responses = request.input_responses;
-        params.request_state = request.request_state;
-        let client = reach(&upstream).await?;
-        let mut resp = client.get_prompt_once(params).await.map_err(failed(target))?;
-        if let GetPromptResponse::Complete(r) = &mut resp {
-            r.result_type.get_or_insert(ResultType::COMPLETE);
-        }
-        Ok(resp)
+        let mut line = self.begin(&ctx, "prompts/get", Some(&request.name));
+        let r = self.route_prompt(request, ctx, &mut line).await;
+        line.end(&r, |resp| match resp {
+            GetPromptResponse::InputRequired(_) => Outcome::InputRequired,
+            _ => Outcome::Ok,
+        });
+        r
     }
 
     async fn list_resources(
         &self,
         request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
+        let line = self.begin(&ctx, "resources/list", None);
         let view = self.stack.view();
-        let (resources, next) =
-            page(&view.resources, |r| r.uri.as_str(), request.as_ref().and_then(|r| r.cursor.as_deref()))?;
-        let mut r = ListResourcesResult::with_all_items(resources);
-        r.next_cursor = next;
-        Ok(r)
+        let r = page(&view.resources, |r| r.uri.as_str(), request.as_ref().and_then(|r| r.cursor.as_deref()))
+            .map(|(resources, next)| {
+                let mut r = ListResourcesResult::with_all_items(resources);
+                r.next_cursor = next;
+                r
+            });
+        line.end(&r, |_| Outcome::Ok);
+        r
     }
 
     async fn list_resource_templates(
         &self,
         request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let line = self.begin(&ctx, "resources/templates/list", None);
         let view = self.stack.view();
         let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        let (templates, next) = page(&view.templates, |t| t.uri_template.as_str(), cursor)?;
-        let mut r = ListResourceTemplatesResult::with_all_items(templates);
-        r.next_cursor = next;
-        Ok(r)
+        let r = page(&view.templates, |t| t.uri_template.as_str(), cursor).map(|(templates, next)| {
+            let mut r = ListResourceTemplatesResult::with_all_items(templates);
+            r.next_cursor = next;
+            r
+        });
+        line.end(&r, |_| Outcome::Ok);
+        r
     }
 
     async fn read_resource(
@@ -374,26 +498,12 @@ impl ServerHandler for Gateway {
         request: ReadResourceRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        // The spec's error for an unknown resource: -32002, with the URI in `data`.
-        let unknown = || {
-            ErrorData::new(
-                ErrorCode::RESOURCE_NOT_FOUND,
-                format!("resource not found: {}", request.uri),
-                Some(serde_json::json!({ "uri": request.uri })),
-            )
-        };
-        let target =
-            self.stack.view().resource_target(&request.uri).map(str::to_string).ok_or_else(unknown)?;
-        let upstream = self.upstream(&target).await.map_err(|_| unknown())?;
-        let mut params = ReadResourceRequestParams::new(request.uri.clone());
-        params.meta = forwarded_meta(ctx.meta.log_level());
-        params.input_responses = request.input_responses;
-        params.request_state = request.request_state;
-        let client = reach(&upstream).await?;
-        let mut resp = client.read_resource_once(params).await.map_err(failed(&target))?;
-        if let ReadResourceResponse::Complete(r) = &mut resp {
-            r.result_type.get_or_insert(ResultType::COMPLETE);
-        }
-        Ok(resp)
+        let mut line = self.begin(&ctx, "resources/read", Some(&request.uri));
+        let r = self.route_read(request, ctx, &mut line).await;
+        line.end(&r, |resp| match resp {
+            ReadResourceResponse::InputRequired(_) => Outcome::InputRequired,
+            _ => Outcome::Ok,
+        });
+        r
     }
 }
