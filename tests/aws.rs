@@ -1821,8 +1821,39 @@ fn destroy_keep_logs_leaves_only_the_log_groups() {
     let r = mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y", "--keep-logs"]);
     r.ok();
     let group = format!("/aws/bedrock-agentcore/runtimes/{shop}-DEFAULT");
-    assert!(r.stdout.contains(&format!("Kept the log group {group}")), "{}", r.stdout);
+    assert!(r.stdout.contains(&format!("Kept log group {group}.")), "{}", r.stdout);
     let inv = moto.inventory();
     assert_eq!(inv["total"], 1, "{inv}");
     assert_eq!(inv["other"]["log_groups"][0]["name"], group);
+}
+
+#[test]
+fn destroy_keeps_a_bucket_that_holds_someone_elses_objects() {
+    let (moto, sb) = deployed(false);
+    let s3 = aws_sdk_s3::Client::new(&moto.sdk());
+    let bucket = "mcpkit-shop-123456789012-us-east-1";
+    block_on(async {
+        s3.put_object()
+            .bucket(bucket)
+            .key("reports/2026-12.csv")
+            .body(aws_sdk_s3::primitives::ByteStream::from_static(b"a,b\n"))
+            .send()
+            .await
+            .unwrap();
+    });
+    let r = mcpkit(&sb, &moto, &["destroy", "--target", "aws", "-y"]);
+    r.ok();
+    assert!(
+        r.stdout
+            .contains(&format!("Kept S3 bucket {bucket} (it holds 1 object(s) mcpkit did not put there)")),
+        "{}",
+        r.stdout
+    );
+    let inv = moto.inventory();
+    assert_eq!(inv["total"], 1, "only the bucket is left: {inv}");
+    let keys: Vec<String> = block_on(async {
+        let l = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+        l.contents().iter().filter_map(|o| o.key().map(str::to_string)).collect()
+    });
+    assert_eq!(keys, ["reports/2026-12.csv"], "mcpkit's artifacts went, the stranger's object stayed");
 }

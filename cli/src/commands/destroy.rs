@@ -60,8 +60,8 @@ pub fn exec(a: Args, p: &Printer) -> Result<ExitStatus> {
                 r.deleted.len(),
                 r.region
             ));
-            for g in &r.kept_logs {
-                p.line(format!("Kept the log group {g}."));
+            for k in &r.kept {
+                p.line(format!("Kept {k}."));
             }
         }
     }

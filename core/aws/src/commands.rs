@@ -85,9 +85,10 @@ pub struct DestroyReport {
     pub region: String,
     pub deleted: Vec<String>,
     pub removed: Vec<PathBuf>,
-    /// Log groups kept (`--keep-logs`).
+    /// What was left on purpose, and why: log groups (`--keep-logs`), a bucket holding
+    /// objects mcpkit did not put there.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub kept_logs: Vec<String>,
+    pub kept: Vec<String>,
 }
 
 /// Region and profile: flags first, then mcpkit.toml's `[targets.aws]`, then the environment.
@@ -615,16 +616,19 @@ pub fn destroy(
         // Then ask AWS, not the state: whatever the state named that still exists (a delete
         // AWS acknowledged but did not do, a log group written after its runtime went).
         let mut left: Vec<String> = Vec::new();
+        let kept: Vec<String> = cloud.kept.lock().expect("kept").clone();
         for (key, live) in engine::refresh(&cloud, &before).await? {
-            if let Some(l) = live {
+            if let Some(l) = live
+                && !kept.iter().any(|k| k.contains(&format!(" {} ", l.id)))
+            {
                 left.push(format!("{key} ({})", l.id));
             }
         }
-        let mut kept_logs = Vec::new();
+        let mut kept = kept;
         for r in before.records().filter(|r| r.key.kind == kind::RUNTIME && !r.id.is_empty()) {
             let groups = cloud.log_groups(&r.id).await?;
             if opts.keep_logs {
-                kept_logs.extend(groups);
+                kept.extend(groups.into_iter().map(|g| format!("log group {g}")));
             } else {
                 left.extend(groups.into_iter().map(|g| format!("log group {g}")));
             }
@@ -647,7 +651,7 @@ pub fn destroy(
         if std::fs::remove_file(&creds).is_ok() {
             removed.push(creds);
         }
-        Ok(DestroyReport { region, deleted, removed, kept_logs })
+        Ok(DestroyReport { region, deleted, removed, kept })
     })
 }
 

@@ -319,6 +319,17 @@ pub fn artifact_key(server: &str, hash: &str) -> String {
     format!("{server}/{hash}.zip")
 }
 
+/// Whether an object key is one [`artifact_key`] makes (any server, any version): what
+/// destroy may delete from mcpkit's bucket. Anything else is someone else's.
+pub fn is_artifact_key(key: &str) -> bool {
+    key.split_once('/').is_some_and(|(server, file)| {
+        SLUG.check(server).is_ok()
+            && file
+                .strip_suffix(".zip")
+                .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    })
+}
+
 /// A Cognito pool's OpenID discovery document. `base` is the cognito-idp endpoint
 /// (`https://cognito-idp.{region}.amazonaws.com` unless an endpoint override says otherwise).
 pub fn cognito_discovery_url(base: &str, pool_id: &str) -> String {
@@ -576,6 +587,14 @@ mod tests {
         let long = "s".repeat(40);
         assert!(check_server_in("g", &long, None).is_empty());
         assert!(!check_server_in("g", &long, Some("staging")).is_empty());
+    }
+
+    #[test]
+    fn artifact_keys_are_recognised_and_nothing_else() {
+        assert!(is_artifact_key(&artifact_key("order-api", "0123456789abcdef0123")));
+        for other in ["notes.txt", "order-api/readme.md", "order-api/x.zip", "a/b/0123.zip", "/0123.zip"] {
+            assert!(!is_artifact_key(other), "{other}");
+        }
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct AwsCloud {
     /// Resources found changed outside mcpkit: their update is a full one (a target's is not
     /// a mere synchronisation).
     pub repairs: std::collections::BTreeSet<Key>,
+    /// What a delete left on purpose, and why (a bucket holding someone else's objects).
+    pub kept: std::sync::Mutex<Vec<String>>,
     /// Each code-built server's artifact.
     pub artifacts: BTreeMap<String, Spec>,
     /// Where built artifacts are cached.
@@ -82,6 +84,7 @@ impl AwsCloud {
             environment: ws.environment().map(str::to_string),
             keep_logs: false,
             repairs: Default::default(),
+            kept: Default::default(),
             artifacts,
             build_cache: ws.root().join(".mcpkit").join("build"),
             waits,

@@ -13,6 +13,7 @@ use aws_sdk_s3::types::{
 };
 use mcpkit_engine::{Desired, Inputs, Key, Live, Record};
 use mcpkit_workspace::error::{Error, Result};
+use mcpkit_workspace::names;
 
 fn bucket_live(name: &str) -> Live {
     BucketOut { bucket: name.to_string() }.live(name)
@@ -98,19 +99,29 @@ impl AwsCloud {
 
     pub(super) async fn bucket_delete(&self, r: &Record) -> Result<()> {
         let s3 = &self.aws.s3;
-        // Every object in the bucket is an artifact mcpkit uploaded.
+        // mcpkit's artifacts (every version, every server it ever had) go; anything else was
+        // put there by someone else, and keeps the bucket.
+        let mut foreign = 0usize;
+        let mut token: Option<String> = None;
         loop {
-            let Some(list) = s3.list_objects_v2().bucket(&r.id).send().await.found("list the S3 bucket")?
-            else {
-                return Ok(());
-            };
-            let keys: Vec<ObjectIdentifier> = list
-                .contents()
-                .iter()
-                .filter_map(|o| o.key())
-                .filter_map(|k| ObjectIdentifier::builder().key(k).build().ok())
-                .collect();
+            let listed = s3
+                .list_objects_v2()
+                .bucket(&r.id)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .found("list the S3 bucket")?;
+            let Some(list) = listed else { return Ok(()) };
+            let (ours, theirs): (Vec<&str>, Vec<&str>) =
+                list.contents().iter().filter_map(|o| o.key()).partition(|k| names::is_artifact_key(k));
+            foreign += theirs.len();
+            let keys: Vec<ObjectIdentifier> =
+                ours.into_iter().filter_map(|k| ObjectIdentifier::builder().key(k).build().ok()).collect();
+            token = list.next_continuation_token().map(str::to_string);
             if keys.is_empty() {
+                if token.is_some() {
+                    continue;
+                }
                 break;
             }
             let delete = Delete::builder()
@@ -119,6 +130,16 @@ impl AwsCloud {
                 .build()
                 .map_err(|e| Error::world(e.to_string()))?;
             s3.delete_objects().bucket(&r.id).delete(delete).send().await.gone_ok("empty the S3 bucket")?;
+            if token.is_none() {
+                break;
+            }
+        }
+        if foreign > 0 {
+            self.kept
+                .lock()
+                .expect("kept")
+                .push(format!("S3 bucket {} (it holds {foreign} object(s) mcpkit did not put there)", r.id));
+            return Ok(());
         }
         s3.delete_bucket().bucket(&r.id).send().await.gone_ok(&format!("delete S3 bucket {}", r.id))
     }
