@@ -46,6 +46,17 @@ impl Reporter for Progress {
         }
     }
 
+    fn say(&self, message: &str) {
+        if self.quiet {
+            return;
+        }
+        if self.tty {
+            let _ = self.multi.println(message);
+        } else {
+            eprintln!("{message}");
+        }
+    }
+
     fn begin(&self, id: &str, message: &str) {
         if self.quiet {
             return;

@@ -90,12 +90,16 @@ fn persist(tmp: &Path, out: &Path) -> Result<()> {
     std::fs::rename(tmp, out).map_err(|e| Error::io("write", out, e))
 }
 
-/// Cross-installs the requirements as aarch64 wheels into `target`: uv when it is on PATH,
-/// else pip with `--platform`. Only binary wheels: AgentCore cannot compile anything.
+/// Cross-installs the requirements as aarch64 wheels into `target`: uv (from PATH or
+/// bootstrapped), else pip with `--platform`. Only binary wheels: AgentCore cannot compile
+/// anything.
 async fn install_wheels(requirements: &Path, target: &Path) -> Result<()> {
+    let installer = tokio::task::spawn_blocking(|| mcpkit_deploy::uv::installer(&|n: &str| eprintln!("{n}")))
+        .await
+        .map_err(|e| Error::world(format!("choosing the package installer failed: {e}")))?;
     let mut last = String::new();
     for platform in PLATFORMS {
-        let mut cmd = if let Some(uv) = mcpkit_deploy::which("uv") {
+        let mut cmd = if let mcpkit_deploy::uv::Installer::Uv(uv) = &installer {
             let mut c = tokio::process::Command::new(uv);
             c.args(["pip", "install", "--quiet", "--target"])
                 .arg(target)

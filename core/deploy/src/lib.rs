@@ -11,6 +11,7 @@ pub mod auth;
 pub mod mcp;
 pub mod net;
 pub mod paths;
+pub mod uv;
 
 use mcpkit_workspace::{Error, Result};
 use serde::Serialize;
@@ -32,6 +33,9 @@ pub trait Reporter: Sync {
     fn end(&self, _id: &str, _message: &str) {}
     /// Something worth knowing that changes nothing (verbose output).
     fn note(&self, _message: &str) {}
+    /// One line the user should see even without `-v` (a slow step that happens once, a
+    /// fallback and why).
+    fn say(&self, _message: &str) {}
 }
 
 /// A reporter that reports nothing.

@@ -223,7 +223,16 @@ pub fn prepare(
     } else {
         identity::check_private(&paths.signing_key())?;
     }
-    // Virtualenvs, in parallel: they are most of a cold deploy's time.
+    // Virtualenvs, in parallel: they are most of a cold deploy's time. The installer is
+    // chosen (uv bootstrapped, if need be) only when one is to be made.
+    let stale =
+        m.servers.iter().any(|(name, s)| !venv::is_current(&paths.venv(name), &ws.resolve(&s.requirements)));
+    let installer = if stale {
+        mcpkit_deploy::uv::installer(&|n: &str| reporter.say(n))
+    } else {
+        mcpkit_deploy::uv::Installer::Pip
+    };
+    let installer = &installer;
     let results: Vec<(String, Result<venv::VenvAction>)> = std::thread::scope(|s| {
         let handles: Vec<_> = m
             .servers
@@ -238,7 +247,7 @@ pub fn prepare(
                     if !current {
                         reporter.begin(&format!("venv:{name}"), &format!("installing {name}'s requirements"));
                     }
-                    let r = venv::ensure(&venv, &reqs, &log);
+                    let r = venv::ensure(&venv, &reqs, &log, installer);
                     if !current {
                         reporter.end(&format!("venv:{name}"), &format!("{name}: requirements installed"));
                     }

@@ -1,6 +1,6 @@
-//! Per-server virtualenvs under `.mcpkit/venvs/<server>`: made with `uv` when it is on PATH
-//! (much faster), else `python3 -m venv` and pip; reused while the requirements file's hash
-//! is unchanged. A venv is built where it will live (venvs record their own path in their
+//! Per-server virtualenvs under `.mcpkit/venvs/<server>`: made with uv (much faster; from PATH
+//! or bootstrapped, `mcpkit_deploy::uv`), else `python3 -m venv` and pip; reused while the
+//! requirements file's hash is unchanged, whichever installer made it (the marker says which). A venv is built where it will live (venvs record their own path in their
 //! scripts, so they cannot be renamed into place); the marker holding the requirements' hash
 //! is written last, so an interrupted install never leaves a venv that looks ready.
 
@@ -33,18 +33,29 @@ fn requirements_hash(requirements: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::new().chain_update(RECIPE).chain_update(&bytes).finalize()))
 }
 
-/// True when the venv exists and was built from these requirements.
+/// True when the venv exists and was built from these requirements. The marker's first line
+/// is the hash; the second, when there is one, the installer that made it (informative: a venv
+/// pip made is as good as one uv made, and is not rebuilt when uv arrives).
 pub fn is_current(venv: &Path, requirements: &Path) -> bool {
     let Ok(want) = requirements_hash(requirements) else { return false };
-    std::fs::read_to_string(venv.join(MARKER)).map(|h| h.trim() == want).unwrap_or(false)
+    std::fs::read_to_string(venv.join(MARKER))
+        .map(|m| m.lines().next().is_some_and(|h| h.trim() == want))
+        .unwrap_or(false)
         && python(venv).exists()
 }
 
+/// The installer that made the venv, as its marker records it (none for markers of before).
+pub fn made_by(venv: &Path) -> Option<String> {
+    let marker = std::fs::read_to_string(venv.join(MARKER)).ok()?;
+    marker.lines().nth(1).and_then(|l| l.strip_prefix("installer=")).map(str::to_string)
+}
+
+pub use mcpkit_deploy::uv::Installer;
 pub use mcpkit_deploy::which;
 
 /// Makes sure `venv` exists with `requirements` installed. `log` receives the installer's
 /// output, so a failure can be shown.
-pub fn ensure(venv: &Path, requirements: &Path, log: &Path) -> Result<VenvAction> {
+pub fn ensure(venv: &Path, requirements: &Path, log: &Path, installer: &Installer) -> Result<VenvAction> {
     if is_current(venv, requirements) {
         return Ok(VenvAction::Reused);
     }
@@ -79,10 +90,10 @@ pub fn ensure(venv: &Path, requirements: &Path, log: &Path) -> Result<VenvAction
         Error::world("python3 is not on PATH")
             .with_hint("install Python 3.10 or newer to run MCP servers locally")
     })?;
-    if let Some(uv) = which("uv") {
+    if let Installer::Uv(uv) = installer {
         // Never let uv download an interpreter: use the one on PATH.
         run(
-            Command::new(&uv)
+            Command::new(uv)
                 .args(["venv", "--quiet", "--python"])
                 .arg(&python3)
                 .arg(venv)
@@ -93,7 +104,7 @@ pub fn ensure(venv: &Path, requirements: &Path, log: &Path) -> Result<VenvAction
         // which writes nothing where PYTHONDONTWRITEBYTECODE is set (as in many containers),
         // and then every start of the server compiles `mcp` again (about a second).
         run(
-            Command::new(&uv)
+            Command::new(uv)
                 .args(["pip", "install", "--quiet", "--compile-bytecode", "--python"])
                 .arg(python(venv))
                 .arg("-r")
@@ -109,7 +120,8 @@ pub fn ensure(venv: &Path, requirements: &Path, log: &Path) -> Result<VenvAction
             "pip install",
         )?;
     }
-    mcpkit_workspace::fs::write_atomic(&venv.join(MARKER), hash.as_bytes())?;
+    let marker = format!("{hash}\ninstaller={}\n", installer.name());
+    mcpkit_workspace::fs::write_atomic(&venv.join(MARKER), marker.as_bytes())?;
     Ok(if existed { VenvAction::Rebuilt } else { VenvAction::Created })
 }
 
