@@ -99,9 +99,49 @@ fn expected(servers: u64) -> Value {
 }
 
 fn assert_topology(moto: &Moto, servers: u64) {
+    assert_topologies(moto, servers, 1);
+}
+
+/// `copies` whole topologies of `servers` servers side by side (environments), nothing shared.
+fn assert_topologies(moto: &Moto, servers: u64, copies: u64) {
     let mut c = counts(moto);
     c.as_object_mut().unwrap().remove("total");
-    assert_eq!(c, expected(servers), "{}", serde_json::to_string_pretty(&moto.inventory()).unwrap());
+    let want: serde_json::Map<String, Value> = expected(servers)
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v.as_u64().unwrap() * copies)))
+        .collect();
+    assert_eq!(c, Value::Object(want), "{}", serde_json::to_string_pretty(&moto.inventory()).unwrap());
+}
+
+/// Starts `mcpkit -q <args>` and kills it once the emulator holds the answer to its `k`-th
+/// mutating call (which took effect), as a crash right after that call would.
+fn kill_after_mutating(sb: &Sandbox, moto: &Moto, k: usize, args: &[&str]) {
+    moto.faults(json!({ "halt_after_mutating": k }));
+    let mut child = {
+        let mut c = sb.cmd("shop");
+        c.arg("-q").args(args);
+        for (key, v) in moto.env() {
+            c.env(key, v);
+        }
+        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        support::ChildGuard(c.spawn().unwrap())
+    };
+    let start = std::time::Instant::now();
+    while moto.fault_state()["halted"] != true {
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!("k={k}: the deploy ended ({status}) before the halt");
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(120), "k={k}: never halted");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    // Requests the killed process had sent but the emulator had not read yet must meet the
+    // halt (and be refused), not land after the release and race the next run.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    moto.faults(json!({ "halt_after_mutating": null }));
 }
 
 fn no_secrets(run: &Run, secrets: &[&str]) {
@@ -405,30 +445,7 @@ fn a_deploy_killed_after_any_mutating_call_resumes_and_destroy_leaves_nothing() 
 
     for k in 1..=total {
         moto.reset();
-        moto.faults(json!({ "halt_after_mutating": k }));
-        let mut child = {
-            let mut c = sb.cmd("shop");
-            c.args(["-q", "deploy", "--target", "aws"]);
-            for (key, v) in moto.env() {
-                c.env(key, v);
-            }
-            c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-            support::ChildGuard(c.spawn().unwrap())
-        };
-        let start = std::time::Instant::now();
-        while moto.fault_state()["halted"] != true {
-            if let Ok(Some(status)) = child.0.try_wait() {
-                panic!("k={k}: the deploy ended ({status}) before the halt");
-            }
-            assert!(start.elapsed() < std::time::Duration::from_secs(120), "k={k}: never halted");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        child.0.kill().unwrap();
-        child.0.wait().unwrap();
-        // Requests the killed process had sent but the emulator had not read yet must meet the
-        // halt (and be refused), not land after the release and race the next run.
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        moto.faults(json!({ "halt_after_mutating": null }));
+        kill_after_mutating(&sb, &moto, k, &["deploy", "--target", "aws"]);
 
         // Odd k: destroy straight away (it must find what the killed run made); even k:
         // deploy again first, which must converge to exactly the topology.
@@ -1338,15 +1355,7 @@ fn environments_deploy_side_by_side_and_destroying_one_leaves_the_other_working(
     sb.run_env("shop", &["deploy", "--target", "aws"], &env).ok();
 
     // Two complete topologies, nothing shared: every count doubles, code buckets included.
-    let mut c = counts(&moto);
-    c.as_object_mut().unwrap().remove("total");
-    let doubled: serde_json::Map<String, Value> = expected(2)
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v.as_u64().unwrap() * 2)))
-        .collect();
-    assert_eq!(c, Value::Object(doubled), "{}", serde_json::to_string_pretty(&moto.inventory()).unwrap());
+    assert_topologies(&moto, 2, 2);
     let inv = moto.inventory();
     assert_eq!(names_of(&inv, "agentcore", "gateways", "name"), ["shop-dev", "shop-prod"]);
     assert_eq!(
@@ -1487,36 +1496,9 @@ fn a_workspace_deployed_before_environments_is_untouched_and_an_environment_kill
 
     // dev, killed after half of its mutating calls, then deployed again.
     let base_total = counts(&moto)["total"].as_u64().unwrap();
-    moto.faults(json!({ "halt_after_mutating": 9 }));
-    let mut child = {
-        let mut c = sb.cmd("shop");
-        c.args(["-q", "deploy", "--target", "aws", "--env", "dev"]);
-        for (key, v) in moto.env() {
-            c.env(key, v);
-        }
-        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        support::ChildGuard(c.spawn().unwrap())
-    };
-    let start = std::time::Instant::now();
-    while moto.fault_state()["halted"] != true {
-        assert!(child.0.try_wait().unwrap().is_none(), "the deploy ended before the halt");
-        assert!(start.elapsed() < std::time::Duration::from_secs(120), "never halted");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.0.kill().unwrap();
-    child.0.wait().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    moto.faults(json!({ "halt_after_mutating": null }));
+    kill_after_mutating(&sb, &moto, 9, &["deploy", "--target", "aws", "--env", "dev"]);
     mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--env", "dev"]).ok();
-    let mut c = counts(&moto);
-    c.as_object_mut().unwrap().remove("total");
-    let doubled: serde_json::Map<String, Value> = expected(1)
-        .as_object()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v.as_u64().unwrap() * 2)))
-        .collect();
-    assert_eq!(c, Value::Object(doubled), "{}", serde_json::to_string_pretty(&moto.inventory()).unwrap());
+    assert_topologies(&moto, 1, 2);
     moto.clear_calls();
     mcpkit(&sb, &moto, &["deploy", "--target", "aws"]).ok();
     mcpkit(&sb, &moto, &["deploy", "--target", "aws", "--env", "dev"]).ok();
