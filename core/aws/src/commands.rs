@@ -522,9 +522,7 @@ pub fn recorded_deployments(ws: &Workspace) -> Result<Vec<Recorded>> {
         let file = entry.file_name().to_string_lossy().into_owned();
         let Some((environment, region)) = parse_state_file(&file) else { continue };
         let path = entry.path();
-        let state: State =
-            serde_json::from_slice(&std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?)
-                .map_err(|e| Error::world(format!("{} is damaged: {e}", path.display())))?;
+        let state = State::read(&path)?;
         let gateway = names::gateway_in(&m.gateway.name, environment.as_deref()).gateway;
         out.push(Recorded {
             gateway_url: gateway_of(&state, &gateway).ok().map(|g| g.url).filter(|u| !u.is_empty()),
@@ -560,10 +558,7 @@ pub(crate) async fn deployed(ws: &Workspace, given: &Settings) -> Result<(Aws, S
             )),
         ));
     }
-    let state: State =
-        serde_json::from_slice(&std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?)
-            .map_err(|e| Error::world(format!("{} is damaged: {e}", path.display())))?;
-    Ok((aws, state))
+    Ok((aws, State::read(&path)?))
 }
 
 /// The gateway's URL and a fresh access token (Cognito inbound only).
@@ -586,8 +581,6 @@ pub fn token(ws: &Workspace, given: &Settings) -> Result<mcpkit_deploy::GatewayT
     })
 }
 
-/// Deletes everything the state says mcpkit made, dependents first; resumable, and what is
-/// already gone is fine. Removes the state and the credentials file at the end.
 /// What destroy may leave: the runtimes' log groups (`--keep-logs`).
 #[derive(Debug, Clone, Default)]
 pub struct DestroyOptions {
@@ -595,6 +588,9 @@ pub struct DestroyOptions {
     pub keep_logs: bool,
 }
 
+/// Deletes everything the state says mcpkit made, dependents first; resumable, and what is
+/// already gone is fine. Then checks through the live API that nothing it recorded is left.
+/// Removes the state and the credentials file at the end.
 pub fn destroy(
     ws: &Workspace,
     given: &Settings,
@@ -616,15 +612,15 @@ pub fn destroy(
         // Then ask AWS, not the state: whatever the state named that still exists (a delete
         // AWS acknowledged but did not do, a log group written after its runtime went).
         let mut left: Vec<String> = Vec::new();
-        let kept: Vec<String> = cloud.kept.lock().expect("kept").clone();
+        let kept_on_purpose = std::mem::take(&mut *cloud.kept.lock().expect("kept"));
         for (key, live) in engine::refresh(&cloud, &before).await? {
             if let Some(l) = live
-                && !kept.iter().any(|k| k.contains(&format!(" {} ", l.id)))
+                && !kept_on_purpose.contains_key(&key)
             {
                 left.push(format!("{key} ({})", l.id));
             }
         }
-        let mut kept = kept;
+        let mut kept: Vec<String> = kept_on_purpose.into_values().collect();
         for r in before.records().filter(|r| r.key.kind == kind::RUNTIME && !r.id.is_empty()) {
             let groups = cloud.log_groups(&r.id).await?;
             if opts.keep_logs {

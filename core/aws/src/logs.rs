@@ -15,7 +15,7 @@ use mcpkit_engine::{Key, State};
 use mcpkit_workspace::error::{Error, Problem, Result};
 use mcpkit_workspace::manifest::Workspace;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The stream AgentCore writes OpenTelemetry logs to, beside the application's own.
@@ -46,8 +46,43 @@ pub trait LogSink {
     fn note(&mut self, note: &str);
 }
 
+/// One server's logs as they are followed: its runtime's group (none: not deployed), the
+/// time read up to, and the events already shown at exactly that time. CloudWatch is asked
+/// from that time on, inclusive, so only those need remembering: memory stays bounded however
+/// long `-f` runs.
+struct Source {
+    server: String,
+    group: Option<String>,
+    from: i64,
+    shown_at_from: HashSet<String>,
+    /// "Nothing to read" was said, and not since contradicted.
+    silent: bool,
+}
+
+impl Source {
+    /// The events not shown yet, and the time and ids advanced past them.
+    fn take_new(&mut self, mut events: Vec<(String, LogLine)>) -> Vec<LogLine> {
+        // In time order, so an early event listed after a later one is not taken for old.
+        events.sort_by_key(|(_, l)| l.timestamp);
+        let mut out = Vec::new();
+        for (id, line) in events {
+            if line.timestamp < self.from
+                || (line.timestamp == self.from && !self.shown_at_from.insert(id.clone()))
+            {
+                continue;
+            }
+            if line.timestamp > self.from {
+                self.from = line.timestamp;
+                self.shown_at_from = HashSet::from([id]);
+            }
+            out.push(LogLine { server: self.server.clone(), ..line });
+        }
+        out
+    }
+}
+
 /// Where each server's logs are: its runtime's group, from the recorded state.
-fn groups(ws: &Workspace, state: &State, server: Option<&str>) -> Result<Vec<(String, String)>> {
+fn sources(ws: &Workspace, state: &State, server: Option<&str>, since: SystemTime) -> Result<Vec<Source>> {
     let servers: Vec<&String> = match server {
         Some(s) => match ws.manifest().servers.get_key_value(s) {
             Some((k, _)) => vec![k],
@@ -61,11 +96,18 @@ fn groups(ws: &Workspace, state: &State, server: Option<&str>) -> Result<Vec<(St
     };
     let mut out = Vec::new();
     for s in servers {
-        let key = Key::new(kind::RUNTIME, ws.server_names(s).runtime);
-        match res::recorded::<RuntimeOut>(state.get(&key))? {
-            Some(_) => out.push((s.clone(), log_group(&state.get(&key).expect("recorded").id))),
-            None => out.push((s.clone(), String::new())),
-        }
+        let record = state.get(&Key::new(kind::RUNTIME, ws.server_names(s).runtime));
+        let group = match res::recorded::<RuntimeOut>(record)? {
+            Some(_) => record.map(|r| log_group(&r.id)),
+            None => None,
+        };
+        out.push(Source {
+            server: s.clone(),
+            group,
+            from: millis(since),
+            shown_at_from: HashSet::new(),
+            silent: false,
+        });
     }
     Ok(out)
 }
@@ -83,36 +125,29 @@ pub fn logs(
 ) -> Result<()> {
     mcpkit_deploy::runtime()?.block_on(async {
         let (aws, state) = crate::commands::deployed(ws, settings).await?;
-        let groups = groups(ws, &state, server)?;
-        let mut from: BTreeMap<String, i64> =
-            groups.iter().map(|(s, _)| (s.clone(), millis(since))).collect();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut silent: HashSet<String> = HashSet::new();
+        let mut sources = sources(ws, &state, server, since)?;
         let mut delay = Duration::from_secs(1);
         loop {
             let mut batch = Vec::new();
-            for (s, group) in &groups {
-                if group.is_empty() {
-                    if silent.insert(s.clone()) {
-                        sink.note(&format!("{s}: not deployed yet, so no logs"));
+            for src in &mut sources {
+                let Some(group) = src.group.clone() else {
+                    if !std::mem::replace(&mut src.silent, true) {
+                        sink.note(&format!("{}: not deployed yet, so no logs", src.server));
                     }
                     continue;
-                }
-                match events(&aws, group, from[s]).await? {
+                };
+                match events(&aws, &group, src.from).await? {
                     None => {
-                        if silent.insert(s.clone()) {
-                            sink.note(&format!("{s}: the runtime has not logged yet (no log group {group})"));
+                        if !std::mem::replace(&mut src.silent, true) {
+                            sink.note(&format!(
+                                "{}: the runtime has not logged yet (no log group {group})",
+                                src.server
+                            ));
                         }
                     }
                     Some(events) => {
-                        silent.remove(s);
-                        for (id, line) in events {
-                            if seen.insert(id) {
-                                let line = LogLine { server: s.clone(), ..line };
-                                from.insert(s.clone(), from[s].max(line.timestamp));
-                                batch.push(line);
-                            }
-                        }
+                        src.silent = false;
+                        batch.extend(src.take_new(events));
                     }
                 }
             }
@@ -209,6 +244,44 @@ pub fn parse_since(s: &str, now: SystemTime) -> Result<SystemTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn following_shows_each_event_once_and_remembers_only_the_latest_instant() {
+        let line = |ts: i64, m: &str| LogLine {
+            server: String::new(),
+            timestamp: ts,
+            stream: "s".into(),
+            message: m.into(),
+        };
+        let mut src = Source {
+            server: "calc".into(),
+            group: None,
+            from: 100,
+            shown_at_from: HashSet::new(),
+            silent: false,
+        };
+        let first = src.take_new(vec![
+            ("a".into(), line(100, "a")),
+            ("b".into(), line(105, "b")),
+            ("c".into(), line(105, "c")),
+        ]);
+        assert_eq!(first.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(first.iter().all(|l| l.server == "calc"));
+        assert_eq!(
+            (src.from, src.shown_at_from.len()),
+            (105, 2),
+            "only the events at the latest time are kept"
+        );
+        // The next poll starts at 105 inclusive: b and c come again, with one new at 105 and one later.
+        let again = src.take_new(vec![
+            ("b".into(), line(105, "b")),
+            ("c".into(), line(105, "c")),
+            ("d".into(), line(105, "d")),
+            ("e".into(), line(110, "e")),
+        ]);
+        assert_eq!(again.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(), ["d", "e"]);
+        assert_eq!((src.from, src.shown_at_from.len()), (110, 1));
+    }
 
     #[test]
     fn since_takes_durations_and_times() {

@@ -32,18 +32,6 @@ impl Installer {
 /// How long a failed bootstrap is not tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
-/// mcpkit's cache folder: `MCPKIT_CACHE_DIR`, else the platform's (`~/.cache/mcpkit`).
-pub fn cache_dir() -> Option<PathBuf> {
-    match std::env::var_os("MCPKIT_CACHE_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => Some(PathBuf::from(d)),
-        None => std::env::var_os("XDG_CACHE_HOME")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .map(|d| d.join("mcpkit")),
-    }
-}
-
 /// The installer to use; `note` hears, once, about a bootstrap and why it fell back to pip.
 pub fn installer(note: &dyn Fn(&str)) -> Installer {
     if std::env::var("MCPKIT_UV").is_ok_and(|v| v == "0" || v.eq_ignore_ascii_case("false")) {
@@ -52,7 +40,7 @@ pub fn installer(note: &dyn Fn(&str)) -> Installer {
     if let Some(uv) = crate::which("uv") {
         return Installer::Uv(uv);
     }
-    let Some(cache) = cache_dir() else { return Installer::Pip };
+    let Some(cache) = mcpkit_workspace::cache_dir() else { return Installer::Pip };
     match bootstrapped(&cache.join("uv"), note) {
         Ok(uv) => Installer::Uv(uv),
         Err(why) => {

@@ -39,6 +39,19 @@ pub struct State {
 }
 
 impl State {
+    /// The state recorded at `path`, without taking its lock (for commands that only read it);
+    /// an empty state when there is no file.
+    pub fn read(path: &Path) -> Result<State> {
+        match std::fs::read(path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| Error::world(format!("{} is damaged: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(State { version: 1, ..Default::default() })
+            }
+            Err(e) => Err(Error::io("read", path, e)),
+        }
+    }
+
     pub fn get(&self, key: &Key) -> Option<&Record> {
         self.resources.get(&key.id())
     }
@@ -127,14 +140,7 @@ impl StateStore {
     }
 
     pub fn load(&self) -> Result<State> {
-        match std::fs::read(&self.path) {
-            Ok(b) => serde_json::from_slice(&b)
-                .map_err(|e| Error::world(format!("{} is damaged: {e}", self.path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Ok(State { version: 1, ..Default::default() })
-            }
-            Err(e) => Err(Error::io("read", &self.path, e)),
-        }
+        State::read(&self.path)
     }
 
     pub fn save(&self, state: &State) -> Result<()> {

@@ -223,34 +223,30 @@ pub fn prepare(
     } else {
         identity::check_private(&paths.signing_key())?;
     }
-    // Virtualenvs, in parallel: they are most of a cold deploy's time. The installer is
-    // chosen (uv bootstrapped, if need be) only when one is to be made.
-    let stale =
-        m.servers.iter().any(|(name, s)| !venv::is_current(&paths.venv(name), &ws.resolve(&s.requirements)));
-    let installer = if stale {
-        mcpkit_deploy::uv::installer(&|n: &str| reporter.say(n))
-    } else {
+    // Virtualenvs, in parallel: they are most of a cold deploy's time. Only those not
+    // current are made, and the installer is chosen (uv bootstrapped, if need be) only then.
+    let stale: Vec<(&String, PathBuf, PathBuf)> = m
+        .servers
+        .iter()
+        .map(|(name, server)| (name, paths.venv(name), ws.resolve(&server.requirements)))
+        .filter(|(_, venv, reqs)| !venv::is_current(venv, reqs))
+        .collect();
+    let installer = if stale.is_empty() {
         mcpkit_deploy::uv::Installer::Pip
+    } else {
+        mcpkit_deploy::uv::installer(&|n: &str| reporter.say(n))
     };
     let installer = &installer;
     let results: Vec<(String, Result<venv::VenvAction>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = m
-            .servers
-            .iter()
-            .map(|(name, server)| {
-                let venv = paths.venv(name);
-                let reqs = ws.resolve(&server.requirements);
+        let handles: Vec<_> = stale
+            .into_iter()
+            .map(|(name, venv, reqs)| {
                 let log = paths.logs().join(format!("{name}.install.log"));
                 let name = name.clone();
                 s.spawn(move || {
-                    let current = venv::is_current(&venv, &reqs);
-                    if !current {
-                        reporter.begin(&format!("venv:{name}"), &format!("installing {name}'s requirements"));
-                    }
+                    reporter.begin(&format!("venv:{name}"), &format!("installing {name}'s requirements"));
                     let r = venv::ensure(&venv, &reqs, &log, installer);
-                    if !current {
-                        reporter.end(&format!("venv:{name}"), &format!("{name}: requirements installed"));
-                    }
+                    reporter.end(&format!("venv:{name}"), &format!("{name}: requirements installed"));
                     (name, r)
                 })
             })

@@ -32,3 +32,12 @@ pub fn config_dir() -> Option<std::path::PathBuf> {
         _ => dirs::config_dir().map(|d| d.join("mcpkit")),
     }
 }
+
+/// mcpkit's per-user cache folder (what can be made again, such as a bootstrapped uv):
+/// `$MCPKIT_CACHE_DIR`, else `~/.cache/mcpkit` (`$XDG_CACHE_HOME`).
+pub fn cache_dir() -> Option<std::path::PathBuf> {
+    match std::env::var_os("MCPKIT_CACHE_DIR") {
+        Some(d) if !d.is_empty() => Some(d.into()),
+        _ => dirs::cache_dir().map(|d| d.join("mcpkit")),
+    }
+}

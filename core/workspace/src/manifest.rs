@@ -451,6 +451,10 @@ impl Workspace {
                 .filter(|e| names::check_environment(e).is_empty())
                 .map(|e| Some(e.as_str())),
         );
+        let deployment = |e: Option<&str>| match e {
+            Some(e) => format!("environment `{e}`"),
+            None => "the workspace's own deployment".to_string(),
+        };
         let mut seen: BTreeMap<(&str, String), (Option<&str>, String)> = BTreeMap::new();
         let mut out = Vec::new();
         for env in envs {
@@ -471,12 +475,13 @@ impl Workspace {
                 ]);
             }
             for (kind, name, who) in owned {
-                let deployment = |e: Option<&str>| match e {
-                    Some(e) => format!("environment `{e}`"),
-                    None => "the workspace's own deployment".to_string(),
-                };
-                match seen.get(&(kind, name.to_lowercase())) {
-                    Some((other_env, other_who)) if *other_env != env => {
+                use std::collections::btree_map::Entry;
+                match seen.entry((kind, name.to_lowercase())) {
+                    Entry::Vacant(v) => {
+                        v.insert((env, who));
+                    }
+                    Entry::Occupied(o) if o.get().0 != env => {
+                        let (other_env, other_who) = o.get();
                         let at = env.or(*other_env).expect("one of two deployments is an environment");
                         out.push(
                             self.problem_at(
@@ -490,10 +495,7 @@ impl Workspace {
                             .hint("rename the server or the environment: AWS names are unique in an account"),
                         );
                     }
-                    Some(_) => {}
-                    None => {
-                        seen.insert((kind, name.to_lowercase()), (env, who));
-                    }
+                    Entry::Occupied(_) => {}
                 }
             }
         }

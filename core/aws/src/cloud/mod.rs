@@ -59,7 +59,7 @@ pub struct AwsCloud {
     /// a mere synchronisation).
     pub repairs: std::collections::BTreeSet<Key>,
     /// What a delete left on purpose, and why (a bucket holding someone else's objects).
-    pub kept: std::sync::Mutex<Vec<String>>,
+    pub kept: std::sync::Mutex<BTreeMap<Key, String>>,
     /// Each code-built server's artifact.
     pub artifacts: BTreeMap<String, Spec>,
     /// Where built artifacts are cached.

@@ -135,10 +135,10 @@ impl AwsCloud {
             }
         }
         if foreign > 0 {
-            self.kept
-                .lock()
-                .expect("kept")
-                .push(format!("S3 bucket {} (it holds {foreign} object(s) mcpkit did not put there)", r.id));
+            self.kept.lock().expect("kept").insert(
+                r.key.clone(),
+                format!("S3 bucket {} (it holds {foreign} object(s) mcpkit did not put there)", r.id),
+            );
             return Ok(());
         }
         s3.delete_bucket().bucket(&r.id).send().await.gone_ok(&format!("delete S3 bucket {}", r.id))
